@@ -1,0 +1,72 @@
+"""Run a FER TFLite model on 48x48 uint8 faces: set the input, invoke, read the output.
+
+The only place that quantizes faces into a model's input and dequantizes its output, using the
+tensor's own quantization parameters, so float, float16 and int8 models all take the same faces.
+``fer-edge eval`` and ``fer-edge run`` both classify through this class.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES, to_model_input
+from fer_edge.errors import FerEdgeError
+from fer_edge.device.interpreter import make_interpreter
+
+
+class TFLiteClassifier:
+    """A loaded ``.tflite`` emotion model; ``predict`` maps faces (N, 48, 48) uint8 to probabilities."""
+
+    def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None) -> None:
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise FerEdgeError(f"{self.path}: model file not found")
+        self.interpreter, self.backend = make_interpreter(self.path, num_threads=num_threads)
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        shape = tuple(int(d) for d in self._input["shape"][1:])
+        if shape != INPUT_SHAPE:
+            raise FerEdgeError(f"{self.path}: model input is {shape}; fer-edge needs {INPUT_SHAPE} (48x48 grayscale)")
+        if int(self._output["shape"][-1]) != NUM_CLASSES:
+            raise FerEdgeError(f"{self.path}: model outputs {int(self._output['shape'][-1])} classes; expected {NUM_CLASSES}")
+        self.input_dtype = np.dtype(self._input["dtype"])
+        self.input_scale, self.input_zero_point = (float(v) for v in self._input["quantization"])
+        self.output_scale, self.output_zero_point = (float(v) for v in self._output["quantization"])
+        self._batch = int(self._input["shape"][0])
+
+    def quantize(self, faces: np.ndarray) -> np.ndarray:
+        """Faces as the model's input tensor: float pixels, or integers per the input's scale and zero point."""
+        x = to_model_input(faces)
+        if self.input_dtype == np.float32:
+            return x
+        info = np.iinfo(self.input_dtype)
+        q = np.round(x / self.input_scale + self.input_zero_point)
+        return np.clip(q, info.min, info.max).astype(self.input_dtype)
+
+    def dequantize(self, output: np.ndarray) -> np.ndarray:
+        if np.issubdtype(output.dtype, np.integer):
+            return (output.astype(np.float32) - self.output_zero_point) * self.output_scale
+        return output.astype(np.float32)
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            self.interpreter.resize_tensor_input(self._input["index"], [batch, *INPUT_SHAPE])
+            self.interpreter.allocate_tensors()
+            self._batch = batch
+
+    def predict(self, faces: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, 7) for uint8 faces (N, 48, 48), in batches of ``batch_size``."""
+        faces = np.asarray(faces)
+        if len(faces) == 0:
+            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
+        probs = np.empty((len(faces), NUM_CLASSES), dtype=np.float32)
+        for start in range(0, len(faces), batch_size):
+            chunk = self.quantize(faces[start : start + batch_size])
+            self._resize(len(chunk))
+            self.interpreter.set_tensor(self._input["index"], chunk)
+            self.interpreter.invoke()
+            probs[start : start + len(chunk)] = self.dequantize(self.interpreter.get_tensor(self._output["index"]))
+        return probs

@@ -1,0 +1,51 @@
+"""Pick a TFLite interpreter without pulling in TensorFlow unless nothing else is there.
+
+Order: ``tflite_runtime`` (the Pi's light wheel), ``ai_edge_litert`` (its successor), and only
+then TensorFlow's own ``tf.lite.Interpreter`` (deprecated, and heavy) as a last resort.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from fer_edge.errors import FerEdgeError
+
+#: Modules tried in order, with the attribute path of their Interpreter class.
+BACKENDS: tuple[tuple[str, str], ...] = (
+    ("tflite_runtime.interpreter", "Interpreter"),
+    ("ai_edge_litert.interpreter", "Interpreter"),
+    ("tensorflow", "lite.Interpreter"),
+)
+
+
+def interpreter_class() -> tuple[type, str]:
+    """The first importable Interpreter class and the name of the package it came from."""
+    failures = []
+    for module_name, attr_path in BACKENDS:
+        try:
+            module: Any = importlib.import_module(module_name)
+        except Exception as exc:  # ImportError, or a wheel built for the wrong NumPy
+            failures.append(f"{module_name.split('.')[0]} ({type(exc).__name__})")
+            continue
+        target = module
+        for attr in attr_path.split("."):
+            target = getattr(target, attr)
+        return target, module_name.split(".")[0]
+    raise FerEdgeError(
+        "no TFLite interpreter found (tried " + ", ".join(failures) + "); "
+        "install one: pip install 'fer-edge[device]'"
+    )
+
+
+def make_interpreter(model_path: str | os.PathLike[str], num_threads: int | None = None):
+    """An allocated interpreter for ``model_path`` and the backend name that runs it."""
+    cls, backend = interpreter_class()
+    try:
+        interpreter = cls(model_path=str(model_path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line})") from None
+    return interpreter, backend

@@ -1,0 +1,156 @@
+"""The ``fer-edge`` command: parses options and dispatches to the stage functions.
+
+The work lives in functions a Python user can call with the same arguments
+(``fer_edge.train.trainer.train``, ``fer_edge.evaluate.evaluate``, ...); this module only
+turns options into those calls, and every error a user can cause into one line and exit code 2.
+Heavy imports (TensorFlow) happen inside the commands, so ``--help`` and ``run`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from fer_edge import __version__
+from fer_edge.dataset import default_data_dir
+from fer_edge.errors import FerEdgeError
+
+app = typer.Typer(
+    help="Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DATA_HELP = "FER2013 folder root (with train/ and test/) or the original CSV; default $FER2013_DIR or ../shared/fer2013."
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fer-edge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi."""
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
+    arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), seed (the reference CNN), tiny (tests)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the validation split, initialisation and augmentation."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of train/ held out (stratified) to choose the best epoch."),
+    limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs [recipe default]."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size [recipe default]."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate [recipe default]."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd (Nesterov), adam or adamw [recipe default]."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help="constant or cosine [recipe default]."),
+    warmup_epochs: Optional[int] = typer.Option(None, "--warmup-epochs", help="Linear warm-up epochs for cosine [recipe default]."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="Decoupled weight decay of kernels [recipe default]."),
+    label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="Label smoothing [recipe default]."),
+    augment: Optional[str] = typer.Option(None, "--augment", help="none, standard or strong [recipe default]."),
+    monitor: Optional[str] = typer.Option(None, "--monitor", help="val_loss or val_accuracy: picks the best epoch [recipe default]."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience in epochs, 0 = off [recipe default]."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
+    strategy: str = typer.Option("auto", "--strategy", help="tf.distribute strategy: auto (mirrored on several GPUs), default, mirrored, one-device."),
+) -> None:
+    """Train a CNN on FER2013 with checkpoints every epoch (see --resume)."""
+    from fer_edge.train.architectures import get_architecture
+    from fer_edge.train.trainer import TrainConfig
+    from fer_edge.train.trainer import train as run_training
+
+    recipe = get_architecture(arch).recipe.overridden(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        schedule=schedule,
+        warmup_epochs=warmup_epochs,
+        weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
+        augment=augment,
+        monitor=monitor,
+        patience=patience,
+    )
+    if recipe.monitor not in ("val_loss", "val_accuracy"):
+        raise FerEdgeError(f"--monitor {recipe.monitor!r} is not one of val_loss, val_accuracy")
+    config = TrainConfig(
+        arch=arch,
+        recipe=recipe,
+        data=str(data),
+        out=str(out or Path("runs") / arch),
+        seed=seed,
+        val_fraction=val_fraction,
+        limit_per_class=limit_per_class,
+        precision=precision,
+        strategy=strategy,
+    )
+    run_training(config, resume=resume)
+
+
+@app.command("eval")
+def evaluate_command(
+    model: Path = typer.Argument(..., help="A .keras or .tflite model."),
+    data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
+    split: str = typer.Option("test", "--split", help="Folder: train or test. CSV: train (Training), test (PublicTest), private (PrivateTest)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON to this file ('-' for stdout)."),
+    confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the confusion matrix into this PNG."),
+) -> None:
+    """Evaluate a model: per-class precision, recall, F1, accuracy, macro and weighted averages."""
+    from fer_edge.evaluate import evaluate
+
+    report = evaluate(model, data, split)
+    payload = report.to_dict()
+    if str(json_out) == "-":
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo(f"{model} on {report.data}")
+    typer.echo(report.table())
+    if json_out is not None:
+        write_text_atomically(json_out, json.dumps(payload, indent=2) + "\n")
+    if confusion is not None:
+        from fer_edge.plots import plot_confusion
+
+        plot_confusion(report, confusion)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a file whole or not at all."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FerEdgeError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries the useful output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        app()
+    except FerEdgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
