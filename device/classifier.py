@@ -14,16 +14,27 @@ import numpy as np
 
 from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES, to_model_input
 from fer_edge.errors import FerEdgeError
+from fer_edge.sidecar import read_sidecar
 from fer_edge.device.interpreter import make_interpreter
 
 
 class TFLiteClassifier:
     """A loaded ``.tflite`` emotion model; ``predict`` maps faces (N, 48, 48) uint8 to probabilities."""
 
-    def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        num_threads: int | None = None,
+        test_time_flip: bool | None = None,
+    ) -> None:
+        """``test_time_flip=None`` follows the model's sidecar (off when there is none)."""
         self.path = Path(model_path)
         if not self.path.is_file():
             raise FerEdgeError(f"{self.path}: model file not found")
+        self.sidecar = read_sidecar(self.path, required=False)
+        if test_time_flip is None:
+            test_time_flip = bool(self.sidecar and self.sidecar.get("test_time_flip", False))
+        self.test_time_flip = test_time_flip
         self.interpreter, self.backend = make_interpreter(self.path, num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
@@ -58,8 +69,18 @@ class TFLiteClassifier:
             self._batch = batch
 
     def predict(self, faces: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, 7) for uint8 faces (N, 48, 48), in batches of ``batch_size``."""
+        """Class probabilities (N, 7) for uint8 faces (N, 48, 48), in batches of ``batch_size``.
+
+        With test-time flip the face and its mirror image go through the model in one batch and
+        their probabilities are averaged (faces are left-right symmetric; their errors are not).
+        """
         faces = np.asarray(faces)
+        if self.test_time_flip and len(faces):
+            both = self._predict(np.concatenate([faces, faces[:, :, ::-1]]), batch_size)
+            return (both[: len(faces)] + both[len(faces) :]) / 2
+        return self._predict(faces, batch_size)
+
+    def _predict(self, faces: np.ndarray, batch_size: int) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, NUM_CLASSES), dtype=np.float32)
         probs = np.empty((len(faces), NUM_CLASSES), dtype=np.float32)

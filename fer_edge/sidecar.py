@@ -1,0 +1,67 @@
+"""Model sidecars: the JSON beside every shipped model that says what it is and how good it is.
+
+``models/edge/edge-int8.tflite`` has ``models/edge/edge-int8.json``. The Pi runtime reads class
+names, input quantization and preprocessing from it (never from guesses), the regression tests
+compare fresh metrics against the ones recorded in it, and a person reads how it was made.
+
+Layout (schema 1); fields a stage does not know are left out, never invented:
+  schema            SIDECAR_SCHEMA
+  model             file name of the model this describes
+  format            "keras" or "tflite"
+  quantization      "float32", "float16", "dynamic" or "int8" (tflite only)
+  class_names       CLASS_NAMES, in output order
+  input / output    {"shape", "dtype", "scale", "zero_point"} of the tensors
+  preprocessing     PREPROCESSING (the contract the model was trained with)
+  test_time_flip    whether the runtime averages the face and its mirror image
+  metrics           {"test": EvalReport.to_dict(), ...}; tflite: also "float_test" and "drop_points"
+  size_bytes        file size of the model
+  calibration       {"images", "per_class", "seed", "source"} (int8 only)
+  training          run.json of the training run (architecture, recipe, seed, data, versions, time)
+  commands          the exact commands that made the model, in order
+  files             related files (training log, curves, confusion matrix), relative to the sidecar
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from fer_edge.contract import CLASS_NAMES, PREPROCESSING_ID, SIDECAR_SCHEMA
+from fer_edge.errors import FerEdgeError
+
+
+def sidecar_path(model_path: str | os.PathLike[str]) -> Path:
+    """``foo.tflite`` -> ``foo.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def read_sidecar(model_path: str | os.PathLike[str], *, required: bool = True) -> dict | None:
+    """The sidecar of a model, checked against the contract; ``None`` if absent and not required."""
+    path = sidecar_path(model_path)
+    if not path.is_file():
+        if required:
+            raise FerEdgeError(f"{path}: sidecar not found; every model needs its JSON sidecar (written by fer-edge convert)")
+        return None
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FerEdgeError(f"{path}: not a readable JSON sidecar ({exc})") from None
+    if not isinstance(card, dict) or card.get("schema") != SIDECAR_SCHEMA:
+        raise FerEdgeError(f"{path}: sidecar schema {card.get('schema') if isinstance(card, dict) else None!r}; expected {SIDECAR_SCHEMA}")
+    if tuple(card.get("class_names", ())) != CLASS_NAMES:
+        raise FerEdgeError(f"{path}: class_names {card.get('class_names')} differ from fer-edge's {list(CLASS_NAMES)}")
+    preprocessing = card.get("preprocessing", {}).get("id")
+    if preprocessing != PREPROCESSING_ID:
+        raise FerEdgeError(f"{path}: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}, which this fer-edge implements")
+    return card
+
+
+def write_sidecar(model_path: str | os.PathLike[str], card: dict) -> Path:
+    """Write the sidecar atomically (a half-written sidecar would mislead every reader)."""
+    path = sidecar_path(model_path)
+    payload = {"schema": SIDECAR_SCHEMA, "model": Path(model_path).name, "class_names": list(CLASS_NAMES), **card}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
