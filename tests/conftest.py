@@ -1,0 +1,43 @@
+"""Shared fixtures: the real FER2013 data, found where the project expects it.
+
+In CI (CI=true) missing data is a failure, never a skip: a green run must mean the tests ran on
+the real images. Elsewhere a missing dataset skips with the reason shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fer_edge.contract import Dataset
+from fer_edge.dataset import load_split
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _require(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{why} (CI=true: required, not skipped)")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def fer2013_dir() -> Path:
+    """FER2013 folder root: $FER2013_DIR, else ../shared/fer2013 beside the repository."""
+    root = Path(os.environ.get("FER2013_DIR", REPO_ROOT.parent / "shared" / "fer2013"))
+    _require((root / "train").is_dir() and (root / "test").is_dir(), f"FER2013 not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def test_split(fer2013_dir: Path) -> Dataset:
+    return load_split(fer2013_dir, "test")
+
+
+@pytest.fixture(scope="session")
+def train_split(fer2013_dir: Path) -> Dataset:
+    return load_split(fer2013_dir, "train")
