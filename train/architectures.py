@@ -117,14 +117,19 @@ def build_edge():
 
 
 def build_tiny():
-    """A few-thousand-parameter net that learns something in a minute: for tests and smoke runs."""
+    """A small (about 40k parameters) net that learns something in a minute: for tests and smoke runs.
+
+    No batch norm: over the few hundred steps of a smoke run its moving statistics lag the
+    fast-changing weights and inference-mode accuracy falls far below training accuracy.
+    """
     import keras
 
     inputs, x = _input_and_scaling()
-    for filters in (8, 16, 32):
-        x = _conv_bn_relu(x, filters)
+    for filters in (16, 32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D(2)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3)(x)
     return keras.Model(inputs, _classifier_head(x), name="tiny")
 
 
@@ -166,13 +171,13 @@ ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture(
             "tiny",
-            "a few thousand params, for tests and smoke runs",
+            "about 40k params, for tests and smoke runs",
             build_tiny,
             Recipe(
                 epochs=5,
                 batch_size=64,
                 optimizer="adam",
-                learning_rate=3e-3,
+                learning_rate=1e-3,
                 schedule="constant",
                 augment="none",
                 monitor="val_accuracy",
