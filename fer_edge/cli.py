@@ -31,6 +31,13 @@ app = typer.Typer(
 DATA_HELP = "FER2013 folder root (with train/ and test/) or the original CSV; default $FER2013_DIR or ../shared/fer2013."
 
 
+def cli_command() -> str:
+    """The command line as a user would type it again, recorded in every artefact it makes."""
+    import shlex
+
+    return shlex.join(["fer-edge", *sys.argv[1:]])
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"fer-edge {__version__}")
@@ -97,6 +104,7 @@ def train(
         limit_per_class=limit_per_class,
         precision=precision,
         strategy=strategy,
+        command=cli_command(),
     )
     run_training(config, resume=resume)
 

@@ -75,8 +75,8 @@ class TrainResult:
 
 
 def current_command() -> str:
-    """The command line as a user would type it again."""
-    return shlex.join(["fer-edge", *sys.argv[1:]]) if sys.argv and "fer-edge" in Path(sys.argv[0]).name else shlex.join(sys.argv)
+    """How this process was started, for Python API callers (the CLI records its own command)."""
+    return "python " + shlex.join(sys.argv)
 
 
 def cpu_has_bf16() -> bool:

@@ -1,0 +1,170 @@
+"""The ``fer-edge`` command as a user runs it: install layout, help, train, eval, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fer_edge import __version__
+
+FER_EDGE = [sys.executable, "-m", "fer_edge.cli"]
+QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def fer_edge(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*FER_EDGE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=QUIET_TF)
+    if check and result.returncode != 0:
+        raise AssertionError(f"fer-edge {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_stage_folders_install_under_fer_edge_only(tmp_path: Path) -> None:
+    code = (
+        "import importlib.util as u, json;"
+        "print(json.dumps({n: u.find_spec(n) is not None for n in "
+        "['train', 'convert', 'device', 'fer_edge.train.trainer', 'fer_edge.convert', 'fer_edge.device.classifier']}))"
+    )
+    found = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True).stdout)
+    assert found == {"train": False, "convert": False, "device": False, "fer_edge.train.trainer": True, "fer_edge.convert": True, "fer_edge.device.classifier": True}
+
+
+def test_version_and_help() -> None:
+    assert fer_edge("--version").stdout.strip() == f"fer-edge {__version__}"
+    listing = fer_edge("--help").stdout
+    for command in ("train", "eval"):
+        assert command in listing
+        assert "--data" in fer_edge(command, "--help").stdout
+
+
+def test_seed_architecture_has_the_reference_size() -> None:
+    from fer_edge.train.architectures import get_architecture
+
+    seed = get_architecture("seed")
+    assert 4_400_000 <= seed.build().count_params() <= 4_600_000
+    recipe = seed.recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size, recipe.epochs) == ("adam", 1e-4, 64, 65)
+    assert (recipe.monitor, recipe.patience, recipe.label_smoothing) == ("val_loss", 10, 0.0)
+
+
+def test_edge_architecture_fits_the_int8_budget() -> None:
+    from fer_edge.train.architectures import get_architecture
+
+    # int8 stores one byte per weight: 1.45M parameters keep the file under 1.5 MB.
+    assert get_architecture("edge").build().count_params() < 1_450_000
+
+
+def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
+    result = fer_edge("train", "--arch", "resnet999", "--data", fer2013_dir, "--out", tmp_path / "x", check=False)
+    assert_one_line_error(result, "--arch 'resnet999' is unknown", "edge")
+
+
+def test_eval_of_a_missing_model_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
+    result = fer_edge("eval", tmp_path / "nope.keras", "--data", fer2013_dir, check=False)
+    assert_one_line_error(result, "nope.keras: model file not found")
+
+
+def test_eval_of_a_file_that_is_no_model_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.keras"
+    fake.write_text("not a zip")
+    assert_one_line_error(fer_edge("eval", fake, "--data", fer2013_dir, check=False), "fake.keras: cannot load Keras model")
+    fake_tflite = tmp_path / "fake.tflite"
+    fake_tflite.write_bytes(b"\0" * 64)
+    assert_one_line_error(fer_edge("eval", fake_tflite, "--data", fer2013_dir, check=False), "fake.tflite: not a valid TFLite model")
+
+
+def test_eval_with_missing_data_is_one_line(tmp_path: Path) -> None:
+    result = fer_edge("eval", tmp_path / "m.keras", "--data", tmp_path / "missing", check=False)
+    assert_one_line_error(result, "missing: no such file or folder")
+
+
+# ------------------------------------------------------------------ real training runs (slow)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(fer2013_dir: Path, tmp_path_factory) -> Path:
+    """A real, short training run: 1000 images per class, 6 epochs of the tiny net (~1 min)."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", out, "--limit-per-class", 1000, "--epochs", 6, "--seed", 3)
+    return out
+
+
+@pytest.mark.slow
+def test_training_writes_the_whole_run_folder(tiny_run: Path) -> None:
+    for name in ("model.keras", "history.csv", "curves.png", "metrics.json", "confusion.png", "run.json"):
+        assert (tiny_run / name).is_file(), name
+    run = json.loads((tiny_run / "run.json").read_text())
+    assert run["config"]["seed"] == 3 and run["config"]["arch"] == "tiny"
+    assert run["commands"][0].startswith("fer-edge train --arch tiny --data ")
+    assert run["epochs_run"] == 6 and 1 <= run["best_epoch"] <= 6
+    assert run["data"]["val_images"] > 0 and run["versions"]["tensorflow"]
+    assert len((tiny_run / "history.csv").read_text().strip().splitlines()) == 1 + 6
+
+
+@pytest.mark.slow
+def test_short_training_clearly_beats_chance_on_unseen_faces(tiny_run: Path) -> None:
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["n"] == 3589
+    # Chance is 1/7 = 14%, always answering "happy" (the largest class) gets 25%.
+    assert metrics["accuracy"] > 0.30, metrics["accuracy"]
+    assert metrics["macro_f1"] > 0.20
+
+
+@pytest.mark.slow
+def test_eval_prints_the_accuracy_it_writes_to_json(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    json_path, png = tmp_path / "report.json", tmp_path / "cm.png"
+    printed = fer_edge("eval", tiny_run / "model.keras", "--data", fer2013_dir, "--json", json_path, "--confusion", png).stdout
+    report = json.loads(json_path.read_text())
+    assert set(report) >= {"accuracy", "macro_f1", "weighted_f1", "n", "per_class"}
+    accuracy_line = next(line for line in printed.splitlines() if line.strip().startswith("accuracy"))
+    assert float(accuracy_line.split()[1]) == pytest.approx(100 * report["accuracy"], abs=0.05)
+    weighted_line = next(line for line in printed.splitlines() if line.strip().startswith("weighted avg"))
+    assert float(weighted_line.split()[-2]) == pytest.approx(100 * report["weighted_f1"], abs=0.05)
+    # The training run's own test report and a fresh eval agree.
+    assert report["accuracy"] == pytest.approx(json.loads((tiny_run / "metrics.json").read_text())["accuracy"], abs=1e-6)
+    assert png.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    args = ["train", "--arch", "tiny", "--data", fer2013_dir, "--out", out, "--limit-per-class", 300, "--epochs", 5]
+    proc = subprocess.Popen([*FER_EDGE, *map(str, args)], env=QUIET_TF, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = out / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= 1:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # as a session ending would
+    proc.wait()
+    stopped_at = json.loads(state.read_text())["epoch"]
+    assert stopped_at < 5, "the run finished before it could be interrupted"
+
+    again = fer_edge("train", "--data", fer2013_dir, "--out", out, check=False)
+    assert_one_line_error(again, "already holds a run", "--resume")
+
+    resumed = fer_edge("train", "--out", out, "--resume").stdout
+    assert f"resuming {out} after epoch {stopped_at} of 5" in resumed
+    assert json.loads(state.read_text())["epoch"] == 5
+    epochs_logged = {int(line.split(",")[0]) for line in (out / "history.csv").read_text().splitlines()[1:]}
+    assert epochs_logged == set(range(5))
+    run = json.loads((out / "run.json").read_text())
+    assert len(run["commands"]) == 2 and run["commands"][1].endswith("--resume")
+    assert (out / "model.keras").is_file() and run["epochs_run"] == 5
