@@ -143,56 +143,49 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     return opt
 
 
-class EpochCheckpoint:
-    """Keras callback: best weights, a full restart point, and early stopping, every epoch.
+def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
+    """A Keras callback that saves the best weights, a full restart point, and stops early.
 
-    Built lazily as a subclass of ``keras.callbacks.Callback`` so importing this module does not
-    import Keras.
+    ``state`` (epoch, best value and epoch, epochs without improvement, training seconds) is
+    written to ``state.json`` after the checkpoint, so a restart never sees a state newer than
+    its weights. The class is defined here so importing this module does not import Keras.
     """
+    import keras
 
-    def __new__(cls, *args, **kwargs):
-        import keras
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.maximize = "acc" in monitor
+            self.epoch_started = time.time()
 
-        class _EpochCheckpoint(keras.callbacks.Callback):
-            def __init__(self, folder: Path, monitor: str, patience: int, state: dict) -> None:
-                super().__init__()
-                self.folder = folder
-                self.monitor = monitor
-                self.mode_max = "acc" in monitor
-                self.patience = patience
-                self.state = state
-                self.epoch_started = time.time()
+        def improved(self, value: float) -> bool:
+            best = state.get("best_value")
+            if best is None:
+                return True
+            return value > best if self.maximize else value < best
 
-            def improved(self, value: float) -> bool:
-                best = self.state.get("best_value")
-                if best is None:
-                    return True
-                return value > best if self.mode_max else value < best
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.time()
 
-            def on_epoch_begin(self, epoch, logs=None):
-                self.epoch_started = time.time()
+        def on_epoch_end(self, epoch, logs=None):
+            value = float((logs or {})[monitor])
+            if self.improved(value):
+                state.update(best_value=value, best_epoch=epoch + 1, wait=0)
+                self.model.save_weights(folder / "best.weights.h5")
+            else:
+                state["wait"] = state.get("wait", 0) + 1
+            state["epoch"] = epoch + 1
+            state["train_seconds"] = state.get("train_seconds", 0.0) + time.time() - self.epoch_started
+            if patience and state["wait"] >= patience:
+                print(f"early stopping: {monitor} has not improved for {patience} epochs")
+                state["stopped_early"] = True
+                self.model.stop_training = True
+            tmp = folder / "last.tmp.keras"
+            self.model.save(tmp)
+            os.replace(tmp, folder / "last.keras")
+            write_json(folder / "state.json", state)
 
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                value = float(logs[self.monitor])
-                if self.improved(value):
-                    self.state.update(best_value=value, best_epoch=epoch + 1, wait=0)
-                    self.model.save_weights(self.folder / "best.weights.h5")
-                else:
-                    self.state["wait"] = self.state.get("wait", 0) + 1
-                self.state["epoch"] = epoch + 1
-                self.state["train_seconds"] = self.state.get("train_seconds", 0.0) + time.time() - self.epoch_started
-                tmp = self.folder / "last.tmp.keras"
-                self.model.save(tmp)
-                os.replace(tmp, self.folder / "last.keras")
-                write_json(self.folder / "state.json", self.state)
-                if self.patience and self.state["wait"] >= self.patience:
-                    print(f"early stopping: {self.monitor} has not improved for {self.patience} epochs")
-                    self.state["stopped_early"] = True
-                    write_json(self.folder / "state.json", self.state)
-                    self.model.stop_training = True
-
-        return _EpochCheckpoint(*args, **kwargs)
+    return EpochCheckpoint()
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -216,6 +209,16 @@ def versions() -> dict[str, str]:
     }
 
 
+def drop_history_after(history_csv: Path, epochs_done: int) -> None:
+    """Forget log rows of epochs the last checkpoint does not hold (killed while saving it)."""
+    if not history_csv.is_file():
+        return
+    lines = history_csv.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < epochs_done]
+    if len(kept) != len(lines):
+        history_csv.write_text("".join(kept))
+
+
 def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
     """Create or reopen the output folder; on resume the saved run.json is authoritative."""
     out = Path(config.out)
@@ -227,6 +230,7 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
         saved = json.loads(run_file.read_text())
         config = TrainConfig.from_dict(saved["config"])
         state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        drop_history_after(out / "history.csv", int(state.get("epoch", 0)))
         return config, state
     if (out / "checkpoints" / "last.keras").exists():
         raise FerEdgeError(f"{out}: already holds a run; add --resume to continue it, or choose another --out")
@@ -247,7 +251,6 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     recipe = config.recipe
 
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed + state.get("epoch", 0))
     precision = resolve_precision(config.precision)
@@ -309,7 +312,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
 
     callbacks = [
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
-        EpochCheckpoint(out / "checkpoints", recipe.monitor, recipe.patience, state),
+        epoch_checkpoint(out / "checkpoints", recipe.monitor, recipe.patience, state),
     ]
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < recipe.epochs and not state.get("stopped_early"):
