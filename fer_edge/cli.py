@@ -135,6 +135,34 @@ def evaluate_command(
         plot_confusion(report, confusion)
 
 
+@app.command("run")
+def run_command(
+    camera: str = typer.Option("auto", "--camera", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
+    model: Optional[Path] = typer.Option(None, "--model", help="An int8 .tflite model with its .json sidecar [default: models/edge/edge-int8.tflite, the shipped model]."),
+    display: bool = typer.Option(True, "--display/--no-display", help="Show a window with boxes and labels where a display exists; --no-display for a headless Pi."),
+    json_out: Optional[str] = typer.Option(None, "--json", help="Write one JSON line per frame to FILE ('-' for stdout)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to FILE.mp4."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after N frames [default: until the source ends, q/Esc or Ctrl-C]."),
+    smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", help="Average each face's probabilities over its last frames [default: on for cameras and streams, off for files]."),
+    verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Interpreter threads [default: CPU cores, at most 4]."),
+) -> None:
+    """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
+    from fer_edge.device.runner import run
+
+    run(
+        camera=camera,
+        model=model,
+        display=display,
+        json_out=json_out,
+        record=record,
+        max_frames=max_frames,
+        smooth=smooth,
+        verbose=verbose,
+        threads=threads,
+    )
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write a file whole or not at all."""
     tmp = path.with_name(path.name + ".tmp")

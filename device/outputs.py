@@ -1,0 +1,107 @@
+"""Where results go: the ``--json`` line stream, the ``--record`` video and the preview window.
+
+The window exists only where OpenCV has a GUI and there is a display to put it on;
+opencv-python-headless (what the device extra installs) has none, so ``open_window`` says why not
+and the runner carries on headless.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+
+from fer_edge.device.results import FrameResult
+from fer_edge.errors import FerEdgeError
+
+WINDOW_TITLE = "fer-edge (q or Esc to quit)"
+
+
+class JsonLines:
+    """One JSON object per frame, to a file or to stdout (``-``), flushed as it goes."""
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self.target = str(target)
+        if self.target == "-":
+            self.stream: TextIO = sys.stdout
+            return
+        try:
+            self.stream = open(self.target, "w", encoding="utf-8")
+        except OSError as exc:
+            raise FerEdgeError(f"--json {self.target}: cannot write ({exc.strerror})") from None
+
+    def write(self, result: FrameResult) -> None:
+        self.stream.write(result.to_json() + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not sys.stdout:
+            self.stream.close()
+
+
+class VideoRecorder:
+    """The annotated frames as an MP4; opened on the first frame, whose size every frame is given."""
+
+    def __init__(self, path: str | os.PathLike[str], fps: float) -> None:
+        self.path = Path(path)
+        self.fps = fps if fps > 0 else 10.0
+        self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        if not self.path.parent.is_dir():
+            raise FerEdgeError(f"--record {self.path}: folder {self.path.parent} does not exist")
+
+    def write(self, image: np.ndarray) -> None:
+        if self.writer is None:
+            self.size = (image.shape[1], image.shape[0])
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+            if not self.writer.isOpened():
+                raise FerEdgeError(f"--record {self.path}: cannot write an MP4 there (check the path and its .mp4 suffix)")
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def no_window_reason() -> str | None:
+    """Why no preview window can be shown here, or ``None`` when one can."""
+    gui = [line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")]
+    if gui and gui[0].split(":", 1)[1].strip().upper() == "NONE":
+        return "this OpenCV has no GUI (opencv-python-headless)"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display ($DISPLAY is not set)"
+    return None
+
+
+class Window:
+    """The live preview; ``show`` returns False once the user asks to quit."""
+
+    def __init__(self) -> None:
+        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
+
+    def show(self, image: np.ndarray) -> bool:
+        cv2.imshow(WINDOW_TITLE, image)
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), 27):
+            return False
+        return cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) >= 1
+
+    def close(self) -> None:
+        cv2.destroyAllWindows()
+
+
+def open_window() -> tuple[Window | None, str | None]:
+    """A preview window, or ``None`` and the reason the run goes on headless."""
+    reason = no_window_reason()
+    if reason is not None:
+        return None, reason
+    try:
+        return Window(), None
+    except cv2.error as exc:
+        return None, f"cannot open a window ({str(exc).strip().splitlines()[-1][:80]})"

@@ -1,0 +1,166 @@
+"""What one frame of ``fer-edge run`` found, and what a whole run did.
+
+One object per frame gives every output its shape: the JSON line (``to_json``), the overlay
+(``draw``), the console line (``str``), and the numbers the end-of-run summary adds up, so the
+window, the ``--json`` stream and the summary can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from fer_edge.contract import CLASS_NAMES
+
+#: BGR colour of each class's box, in CLASS_NAMES order.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (40, 40, 230),  # angry: red
+    (40, 140, 40),  # disgust: green
+    (160, 60, 160),  # fear: purple
+    (40, 210, 250),  # happy: yellow
+    (200, 110, 30),  # sad: blue
+    (20, 140, 255),  # surprise: orange
+    (200, 200, 200),  # neutral: grey
+)
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: its box ``(x, y, w, h)`` in frame pixels and its class probabilities (7,)."""
+
+    box: tuple[int, int, int, int]
+    probs: np.ndarray
+
+    @property
+    def label(self) -> int:
+        return int(np.argmax(self.probs))
+
+    @property
+    def emotion(self) -> str:
+        return CLASS_NAMES[self.label]
+
+    @property
+    def score(self) -> float:
+        return float(self.probs[self.label])
+
+    def to_dict(self) -> dict:
+        return {
+            "box": [int(v) for v in self.box],
+            "emotion": self.emotion,
+            "score": round(self.score, 4),
+            "probs": {name: round(float(p), 4) for name, p in zip(CLASS_NAMES, self.probs)},
+        }
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Seconds spent on one frame in each stage."""
+
+    read: float = 0.0
+    detect: float = 0.0
+    classify: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Faces found in frame ``index`` (0-based) at ``time`` seconds, and what it cost."""
+
+    index: int
+    time: float
+    faces: tuple[Face, ...]
+    times: StageTimes = StageTimes()
+
+    def to_dict(self) -> dict:
+        return {"frame": self.index, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    def __str__(self) -> str:
+        found = "; ".join(f"{f.emotion} {f.score:.2f} at {list(f.box)}" for f in self.faces) or "no face"
+        return f"frame {self.index} ({self.time:.2f} s): {found}"
+
+    def draw(self, image: np.ndarray) -> np.ndarray:
+        """A BGR copy of ``image`` with each face's box and ``emotion score`` drawn on it."""
+        canvas = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., :3].copy()
+        thickness = max(1, round(canvas.shape[1] / 320))
+        for face in self.faces:
+            x, y, w, h = face.box
+            colour = PALETTE[face.label]
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
+            text = f"{face.emotion} {face.score:.0%}"
+            scale = 0.5 * thickness
+            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+            top = y - th - base - 4 if y - th - base - 4 >= 0 else y + h
+            cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 4), colour, cv2.FILLED)
+            cv2.putText(canvas, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+        return canvas
+
+
+@dataclass
+class RunSummary:
+    """Totals of a run, printed at its end (and on Ctrl-C) as a short table."""
+
+    source: str
+    model: str
+    backend: str
+    threads: int
+    frames: int = 0
+    faces: int = 0
+    frames_with_faces: int = 0
+    read_s: float = 0.0
+    detect_s: float = 0.0
+    classify_s: float = 0.0
+    wall_s: float = 0.0
+    stopped: str = "end of source"
+    emotions: dict[str, int] = field(default_factory=lambda: {name: 0 for name in CLASS_NAMES})
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def add(self, result: FrameResult) -> None:
+        self.frames += 1
+        self.faces += len(result.faces)
+        self.frames_with_faces += bool(result.faces)
+        self.read_s += result.times.read
+        self.detect_s += result.times.detect
+        self.classify_s += result.times.classify
+        for face in result.faces:
+            self.emotions[face.emotion] += 1
+        self.wall_s = time.perf_counter() - self._started
+
+    def finish(self, stopped: str) -> "RunSummary":
+        self.stopped = stopped
+        self.wall_s = time.perf_counter() - self._started
+        return self
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    def per_frame_ms(self, seconds: float) -> float:
+        return 1000.0 * seconds / self.frames if self.frames else 0.0
+
+    def to_dict(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["fps"] = round(self.fps, 2)
+        return data
+
+    def table(self) -> str:
+        busy = self.read_s + self.detect_s + self.classify_s
+        other = max(0.0, self.wall_s - busy)
+        rows = [
+            f"{self.frames} frames, {self.faces} faces ({self.frames_with_faces} frames with a face) "
+            f"in {self.wall_s:.1f} s: {self.fps:.1f} FPS [{self.stopped}]",
+            f"  {'stage':<10}{'ms/frame':>10}{'share':>8}",
+        ]
+        for name, seconds in (("read", self.read_s), ("detect", self.detect_s), ("classify", self.classify_s), ("other", other)):
+            share = seconds / self.wall_s if self.wall_s > 0 else 0.0
+            rows.append(f"  {name:<10}{self.per_frame_ms(seconds):>10.1f}{share:>8.0%}")
+        seen = ", ".join(f"{name} {n}" for name, n in self.emotions.items() if n)
+        if seen:
+            rows.append(f"  faces by emotion: {seen}")
+        rows.append(f"  model {self.model} on {self.backend}, {self.threads} thread(s); source {self.source}")
+        return "\n".join(rows)

@@ -1,0 +1,194 @@
+"""``fer-edge run``: read frames, find and classify faces, show, record and stream the results.
+
+The loop and its bookkeeping live here: which model and source, retries for a live camera that
+drops frames, where each output goes, and the summary printed at the end (also on Ctrl-C and on
+SIGTERM, which is how systemd stops a service). The per-frame work is
+:class:`~fer_edge.device.pipeline.FacePipeline`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from fer_edge.device.classifier import TFLiteClassifier
+from fer_edge.device.detector import HaarFaceDetector
+from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
+from fer_edge.device.pipeline import FacePipeline
+from fer_edge.device.results import RunSummary
+from fer_edge.device.smoothing import FaceSmoother
+from fer_edge.device.sources import Frame, FrameSource, open_source
+from fer_edge.errors import FerEdgeError
+
+#: The shipped int8 model, relative to the repository (or the current folder).
+DEFAULT_MODEL = Path("models") / "edge" / "edge-int8.tflite"
+#: How long a live source may deliver nothing before the run ends.
+RETRY_SECONDS = 10.0
+RETRY_PAUSE_S = 0.1
+#: Reopen a live source after this many failed reads in a row.
+REOPEN_EVERY = 20
+
+
+def default_model_path() -> Path:
+    """The shipped model: in the repository that holds the installed package, else in the current folder."""
+    import fer_edge
+
+    repo = Path(fer_edge.__file__).resolve().parents[1]
+    for base in (repo, Path.cwd()):
+        if (base / DEFAULT_MODEL).is_file():
+            return base / DEFAULT_MODEL
+    raise FerEdgeError(
+        f"no --model given and the shipped model {DEFAULT_MODEL} is in neither {repo} nor {Path.cwd()}; "
+        "pass --model FILE.tflite (with its .json sidecar)"
+    )
+
+
+def default_threads() -> int:
+    """Interpreter threads: every core up to 4 (a Pi 4 or 5 has 4)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS) -> Frame | None:
+    """The next frame; a live source that drops out is retried (and reopened) for ``retry_s``."""
+    frame = source.read()
+    if frame is not None or not source.live:
+        return frame
+    deadline = time.perf_counter() + retry_s
+    failures = 1
+    while time.perf_counter() < deadline:
+        time.sleep(RETRY_PAUSE_S)
+        if failures % REOPEN_EVERY == 0:
+            source.reopen()
+        frame = source.read()
+        if frame is not None:
+            return frame
+        failures += 1
+    return None
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Let ``systemctl stop`` end the run like Ctrl-C does: cleanly, with the summary."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def no_frame_error(source: FrameSource, retry_s: float) -> FerEdgeError:
+    if source.live:
+        hint = "; for the Pi camera module use --camera picam" if source.name.startswith("camera") else ""
+        return FerEdgeError(f"--camera {source.name}: opened but delivered no frame in {retry_s:.0f} s{hint}")
+    return FerEdgeError(f"{source.name}: no frame could be decoded (corrupt or unsupported video)")
+
+
+def run(
+    camera: str = "auto",
+    model: str | os.PathLike[str] | None = None,
+    display: bool = True,
+    json_out: str | os.PathLike[str] | None = None,
+    record: str | os.PathLike[str] | None = None,
+    max_frames: int | None = None,
+    smooth: bool | None = None,
+    verbose: bool = False,
+    threads: int | None = None,
+    retry_s: float = RETRY_SECONDS,
+    log: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Run the live pipeline on ``camera`` until it ends, ``max_frames``, q/Esc, Ctrl-C or SIGTERM.
+
+    ``smooth=None`` smooths live sources (cameras, streams) and not files. Notes and the summary go
+    to ``log`` (stdout, or stderr when the JSON lines take stdout).
+    """
+    if log is None:
+        stream = sys.stderr if str(json_out) == "-" else sys.stdout
+        log = lambda text: print(text, file=stream, flush=True)  # noqa: E731
+    if max_frames is not None and max_frames < 1:
+        raise FerEdgeError(f"--max-frames {max_frames}: must be at least 1")
+    if threads is not None and threads < 1:
+        raise FerEdgeError(f"--threads {threads}: must be at least 1")
+    threads = threads or default_threads()
+    model_path = Path(model) if model is not None else default_model_path()
+    classifier = TFLiteClassifier(model_path, num_threads=threads)
+    detector = HaarFaceDetector()
+    source = open_source(camera)
+    smooth = source.live if smooth is None else smooth
+    pipeline = FacePipeline(classifier, detector, FaceSmoother() if smooth else None)
+    if verbose:
+        log(
+            f"interpreter: {classifier.backend} ({threads} thread(s)); model {model_path} "
+            f"[input {classifier.input_dtype.name}, scale {classifier.input_scale:g}, zero point {classifier.input_zero_point:g}"
+            f"{', test-time flip' if classifier.test_time_flip else ''}]"
+        )
+        log(
+            f"source: {source.name} ({'live' if source.live else 'file'}{f', {source.fps:g} fps' if source.fps else ''}); "
+            f"detector: Haar {detector.cascade_path.name} at {detector.detect_width} px wide; "
+            f"face margin {pipeline.margin:g}; smoothing {'on' if smooth else 'off'}"
+        )
+    window = None
+    outputs: list = []
+    summary = RunSummary(source.name, str(model_path), classifier.backend, threads)
+    stopped = "end of source"
+    try:
+        if display:
+            window, reason = open_window()
+            if reason:
+                log(f"note: no preview window: {reason}; running headless (--no-display skips this check)")
+        json_lines = JsonLines(json_out) if json_out is not None else None
+        recorder = VideoRecorder(record, source.fps) if record is not None else None
+        outputs = [o for o in (json_lines, recorder, window) if o is not None]
+        print_frames = window is None and json_lines is None and recorder is None
+        with sigterm_as_interrupt():
+            try:
+                index = 0
+                while max_frames is None or index < max_frames:
+                    started = time.perf_counter()
+                    frame = read_frame(source, retry_s)
+                    if frame is None:
+                        if index == 0:
+                            raise no_frame_error(source, retry_s)
+                        stopped = f"no frame for {retry_s:.0f} s" if source.live else "end of source"
+                        break
+                    result = pipeline.process(frame.image, index, frame.time, read_s=time.perf_counter() - started)
+                    summary.add(result)
+                    if json_lines is not None:
+                        json_lines.write(result)
+                    if window is not None or recorder is not None:
+                        canvas = result.draw(frame.image)
+                        if recorder is not None:
+                            recorder.write(canvas)
+                        if window is not None and not window.show(canvas):
+                            stopped = "window closed"
+                            index += 1
+                            break
+                    if print_frames:
+                        log(str(result))
+                    index += 1
+                else:
+                    stopped = f"--max-frames {max_frames}"
+            except KeyboardInterrupt:
+                stopped = "interrupted"
+            except BrokenPipeError:  # `fer-edge run --json - | head`: the reader has gone
+                stopped = "output closed"
+                sys.stdout = open(os.devnull, "w")
+    finally:
+        for output in outputs:
+            output.close()
+        source.close()
+    summary.finish(stopped)
+    log(summary.table())
+    return summary

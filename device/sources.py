@@ -1,0 +1,227 @@
+"""Where frames come from: a camera index, the Pi camera (picamera2), a video, a URL, an image or a folder.
+
+Every source gives the same thing, :class:`Frame` objects with a BGR or grayscale image and a time
+in seconds, so the runner never asks what it is reading. ``open_source`` turns the user's
+``--camera`` text into a source, and every way that can fail into one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from fer_edge.errors import FerEdgeError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file, a stream URL, an image or a folder of images"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One image from a source; ``time`` is the video position, or seconds since the source opened."""
+
+    image: np.ndarray
+    time: float
+
+
+class FrameSource:
+    """Base of all sources. ``live`` sources (cameras, streams) drop frames and are retried."""
+
+    name: str = ""
+    live: bool = False
+    fps: float = 0.0  # frames per second the source delivers, 0 when unknown
+
+    def read(self) -> Frame | None:
+        """The next frame, or ``None`` when there is none (end of file, or a camera hiccup)."""
+        raise NotImplementedError
+
+    def reopen(self) -> bool:
+        """Try to get a dropped live source back; ``False`` when that is not possible."""
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CaptureSource(FrameSource):
+    """A camera index, a video file or a stream URL, read through ``cv2.VideoCapture``."""
+
+    def __init__(self, target: int | str, live: bool) -> None:
+        self.target = target
+        self.name = f"camera {target}" if isinstance(target, int) else str(target)
+        self.live = live
+        self._started = time.perf_counter()
+        self.capture = self._open()
+        if not self.capture.isOpened():
+            raise FerEdgeError(self._cannot_open())
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 0.0
+
+    def _open(self) -> cv2.VideoCapture:
+        return cv2.VideoCapture(self.target)
+
+    def _cannot_open(self) -> str:
+        if isinstance(self.target, int):
+            return (
+                f"--camera {self.target}: cannot open camera {self.target}; check it is plugged in and not in use "
+                "(ls /dev/video*), try another index, or --camera picam for the Pi camera module"
+            )
+        if self.live:
+            return f"--camera {self.target}: cannot open the stream; check the URL and that it is reachable"
+        return f"{self.target}: cannot open as a video (corrupt, or a format this OpenCV build cannot decode)"
+
+    def read(self) -> Frame | None:
+        ok, image = self.capture.read()
+        if not ok or image is None:
+            return None
+        if self.live:
+            stamp = time.perf_counter() - self._started
+        else:
+            stamp = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return Frame(image, float(stamp))
+
+    def reopen(self) -> bool:
+        if not self.live:
+            return False
+        self.capture.release()
+        self.capture = self._open()
+        return self.capture.isOpened()
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class ImageSource(FrameSource):
+    """One image file, or every image of a folder in name order, as frames 1 second apart."""
+
+    def __init__(self, files: list[Path], name: str) -> None:
+        if not files:
+            raise FerEdgeError(f"{name}: no images found (expected {', '.join(IMAGE_SUFFIXES)})")
+        self.files = files
+        self.name = name
+        self._next = 0
+
+    def read(self) -> Frame | None:
+        if self._next >= len(self.files):
+            return None
+        path = self.files[self._next]
+        data = np.fromfile(path, dtype=np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if image is None:
+            raise FerEdgeError(f"{path}: unreadable or corrupt image")
+        stamp = float(self._next)
+        self._next += 1
+        return Frame(image, stamp)
+
+
+class PicameraSource(FrameSource):
+    """The Raspberry Pi camera module through picamera2 (libcamera); OpenCV cannot open it on Bookworm."""
+
+    live = True
+
+    def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
+        Picamera2 = import_picamera2()
+        self.name = "picam"
+        self.size = size
+        try:
+            self.camera = Picamera2()
+            # "RGB888" is laid out B, G, R in memory: the order OpenCV expects.
+            config = self.camera.create_preview_configuration(main={"size": size, "format": "RGB888"})
+            self.camera.configure(config)
+            self.camera.start()
+        except Exception as exc:  # picamera2 raises RuntimeError, IndexError (no camera), OSError
+            raise FerEdgeError(
+                f"--camera picam: cannot start the Pi camera ({first_line(exc)}); check the ribbon cable "
+                "and that no other program uses it (rpicam-hello --list-cameras)"
+            ) from None
+        self._started = time.perf_counter()
+
+    def read(self) -> Frame | None:
+        try:
+            image = self.camera.capture_array("main")
+        except Exception:
+            return None
+        return Frame(np.ascontiguousarray(image[..., :3]), time.perf_counter() - self._started)
+
+    def close(self) -> None:
+        try:
+            self.camera.stop()
+            self.camera.close()
+        except Exception:
+            pass
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def import_picamera2():
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise FerEdgeError(
+            "--camera picam: picamera2 is not importable; on Raspberry Pi OS run "
+            "sudo apt install -y python3-picamera2 and make the venv with --system-site-packages"
+        ) from None
+    return Picamera2
+
+
+def pi_camera_is_only_camera() -> bool:
+    """True when picamera2 sees a camera module (CSI) and no USB camera: then ``auto`` means picam."""
+    try:
+        from picamera2 import Picamera2
+
+        cameras = Picamera2.global_camera_info()
+    except Exception:
+        return False
+    if not cameras:
+        return False
+    return all("usb" not in str(camera.get("Id", "")).lower() for camera in cameras)
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def open_source(spec: str | int) -> FrameSource:
+    """The frame source a ``--camera`` value names (see :data:`SOURCE_HELP`)."""
+    text = str(spec).strip()
+    if text == "auto":
+        return PicameraSource() if pi_camera_is_only_camera() else CaptureSource(0, live=True)
+    if text == "picam":
+        return PicameraSource()
+    if text.isdigit():
+        return CaptureSource(int(text), live=True)
+    if "://" in text:
+        return CaptureSource(text, live=True)
+    path = Path(text)
+    if path.is_dir():
+        return ImageSource(image_files(path), name=str(path))
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return ImageSource([path], name=str(path))
+        if not os.access(path, os.R_OK):
+            raise FerEdgeError(f"{path}: not readable (check its permissions)")
+        return CaptureSource(str(path), live=False)
+    if text.startswith("/dev/video"):
+        return CaptureSource(text, live=True)
+    raise FerEdgeError(f"--camera {text}: no such file or folder; SOURCE is {SOURCE_HELP}")
+
+
+def frames(source: FrameSource) -> Iterator[Frame]:
+    """Frames until the source runs out (no retries: for files, images and tests)."""
+    while (frame := source.read()) is not None:
+        yield frame
