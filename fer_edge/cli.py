@@ -163,6 +163,42 @@ def run_command(
     )
 
 
+@app.command("convert")
+def convert_command(
+    model: Path = typer.Argument(..., help="The float .keras model, e.g. runs/edge/model.keras."),
+    int8: bool = typer.Option(False, "--int8", help="Full-integer int8: weights, activations, input and output (the default)."),
+    float16: bool = typer.Option(False, "--float16", help="float16 weights; float32 input, output and arithmetic."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic range: int8 weights, float activations."),
+    data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP + " train/ calibrates, test/ checks."),
+    out: Optional[Path] = typer.Option(None, "--out", help="The .tflite to write (default: MODEL-MODE.tflite beside MODEL); its sidecar gets the same name in .json."),
+    calibration_size: int = typer.Option(350, "--calibration-size", help="int8: training faces to calibrate on, class-balanced (N/7 per class, rounded up)."),
+    seed: int = typer.Option(0, "--seed", help="int8: seed of the calibration sample."),
+    tolerance: float = typer.Option(1.0, "--tolerance", help="Refuse (exit 2, nothing written) when test accuracy drops more than this many points below float."),
+    test_time_flip: bool = typer.Option(False, "--test-time-flip", help="Score with each face and its mirror image averaged, and record it so the Pi runtime does the same."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the sidecar and the check's verdict as JSON to this file."),
+    confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the converted model's confusion matrix on test/ into this PNG."),
+) -> None:
+    """Convert a .keras model to TFLite, check it against the float model on test/, write it with its sidecar."""
+    from fer_edge.convert.converter import convert
+
+    modes = [name for name, chosen in (("int8", int8), ("float16", float16), ("dynamic", dynamic)) if chosen]
+    if len(modes) > 1:
+        raise FerEdgeError(f"choose one of --int8, --float16, --dynamic (got {', '.join('--' + m for m in modes)})")
+    convert(
+        model,
+        modes[0] if modes else "int8",
+        data,
+        out,
+        calibration_size=calibration_size,
+        seed=seed,
+        tolerance=tolerance,
+        test_time_flip=test_time_flip,
+        json_out=json_out,
+        confusion=confusion,
+        command=cli_command(),
+    )
+
+
 def write_text_atomically(path: Path, text: str) -> None:
     """Write a file whole or not at all."""
     tmp = path.with_name(path.name + ".tmp")

@@ -10,15 +10,23 @@ Layout (schema 1); fields a stage does not know are left out, never invented:
   format            "keras" or "tflite"
   quantization      "float32", "float16", "dynamic" or "int8" (tflite only)
   class_names       CLASS_NAMES, in output order
-  input / output    {"shape", "dtype", "scale", "zero_point"} of the tensors
+  input / output    {"shape", "dtype", "scale", "zero_point"} of the tensors, as the model file has
+                    them: shape with null for the batch axis; scale and zero_point null unless the
+                    tensor is quantized
   preprocessing     PREPROCESSING (the contract the model was trained with)
-  test_time_flip    whether the runtime averages the face and its mirror image
-  metrics           {"test": EvalReport.to_dict(), ...}; tflite: also "float_test" and "drop_points"
+  test_time_flip    whether the runtime averages the face and its mirror image (metrics include it)
+  metrics           {"test": EvalReport.to_dict(), ...}; tflite: also "float_test" (the .keras it
+                    came from, scored the same way) and "drop_points" (100 x accuracy difference)
+  tolerance_points  the largest drop fer-edge convert accepted for this model (tflite only)
+  data              {"test": folder root or CSV the metrics were measured on, "split": "test"}
   size_bytes        file size of the model
-  calibration       {"images", "per_class", "seed", "source"} (int8 only)
+  source            tflite: {"model": the .keras path relative to the sidecar, "sha256"};
+                    keras: {"run": the training run folder it was shipped from}
+  converter         {"fer_edge", "tensorflow"} versions that converted it (tflite only)
+  calibration       {"images", "per_class", "seed", "source", "split", "sampling"} (int8 only)
   training          run.json of the training run (architecture, recipe, seed, data, versions, time)
-  commands          the exact commands that made the model, in order
-  files             related files (training log, curves, confusion matrix), relative to the sidecar
+  commands          the exact commands that made the model, in order (training, then convert)
+  files             related files ("training_log", "curves", "confusion"), relative to the sidecar
 """
 
 from __future__ import annotations

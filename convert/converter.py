@@ -1,0 +1,270 @@
+"""``fer-edge convert``: make a TFLite model from a ``.keras`` one, prove it, and write its sidecar.
+
+The order is what makes the output trustworthy: convert into a temporary file beside ``--out``,
+check the tensors are what the mode promises, score float and TFLite on the test split, and
+only when the drop is within ``--tolerance`` move the model into place and write its sidecar.
+A refused or failed conversion leaves no ``.tflite``, no sidecar and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer_edge import __version__
+from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES, PREPROCESSING
+from fer_edge.convert.check import DEFAULT_TOLERANCE, Comparison, compare
+from fer_edge.convert.quantize import DEFAULT_CALIBRATION_SIZE, MODES, CalibrationSample, calibration_sample, tflite_bytes
+from fer_edge.convert.tensors import TFLiteTensors, read_tensors
+from fer_edge.dataset import default_data_dir, load_split
+from fer_edge.errors import FerEdgeError
+from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
+from fer_edge.sidecar import read_sidecar, sidecar_path, write_sidecar
+
+
+class ConversionRefused(FerEdgeError):
+    """The converted model lost more accuracy than the tolerance allows; nothing was written."""
+
+    def __init__(self, message: str, comparison: Comparison) -> None:
+        super().__init__(message)
+        self.comparison = comparison
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """A converted, checked model: where it is, what it is and how it compares with the float one."""
+
+    out: Path
+    sidecar: Path
+    mode: str
+    tensors: TFLiteTensors
+    comparison: Comparison
+    card: dict
+
+
+def default_out(model_path: str | os.PathLike[str], mode: str) -> Path:
+    """``runs/edge/model.keras`` -> ``runs/edge/model-int8.tflite``."""
+    path = Path(model_path)
+    return path.with_name(f"{path.stem}-{mode}.tflite")
+
+
+def convert_command(model: Path, mode: str, data: Path, out: Path, calibration_size: int, seed: int,
+                    tolerance: float, test_time_flip: bool, json_out: Path | None, confusion: Path | None) -> str:
+    """The ``fer-edge convert`` command line equivalent to a call, with every setting spelled out."""
+    args = ["fer-edge", "convert", str(model), f"--{mode}", "--data", str(data), "--out", str(out)]
+    if mode == "int8":
+        args += ["--calibration-size", str(calibration_size), "--seed", str(seed)]
+    args += ["--tolerance", f"{tolerance:g}"]
+    if test_time_flip:
+        args.append("--test-time-flip")
+    if json_out is not None:
+        args += ["--json", str(json_out)]
+    if confusion is not None:
+        args += ["--confusion", str(confusion)]
+    return shlex.join(args)
+
+
+def training_provenance(model_path: Path) -> tuple[dict | None, list[str]]:
+    """How the float model was made: from its own sidecar, else from the training run folder it sits in."""
+    card = read_sidecar(model_path, required=False)
+    if card is not None:
+        return card.get("training"), list(card.get("commands", []))
+    run_file = model_path.parent / "run.json"
+    if run_file.is_file():
+        try:
+            run = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise FerEdgeError(f"{run_file}: unreadable training record ({exc}); fix or remove it") from None
+        return run, list(run.get("commands", []))
+    return None, []
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_model_shape(model, path: Path) -> None:
+    """The float model must take the contract's faces and give one probability per class."""
+    input_shape = tuple(getattr(model, "input_shape", ()) or ())[1:]
+    output_shape = tuple(getattr(model, "output_shape", ()) or ())
+    if input_shape != INPUT_SHAPE:
+        raise FerEdgeError(f"{path}: model input is {input_shape}; fer-edge models take {INPUT_SHAPE} (48x48 grayscale)")
+    if not output_shape or output_shape[-1] != NUM_CLASSES:
+        raise FerEdgeError(f"{path}: model output is {output_shape}; fer-edge models give {NUM_CLASSES} class probabilities")
+
+
+def check_tensors(tensors: TFLiteTensors, mode: str, path: Path) -> None:
+    """The converted model must be what the mode promises; int8 means integer from end to end."""
+    if tensors.input.shape[1:] != INPUT_SHAPE or tensors.output.shape[-1] != NUM_CLASSES:
+        raise FerEdgeError(f"{path}: converted model has input {tensors.input.shape} and output {tensors.output.shape}; conversion went wrong")
+    if mode == "int8" and not tensors.integer_only:
+        raise FerEdgeError(
+            f"{path}: int8 conversion kept float tensors (input {tensors.input.dtype}, output {tensors.output.dtype}, "
+            f"{len(tensors.float_tensors)} float tensors inside, e.g. {list(tensors.float_tensors[:3])}); "
+            "the model uses an op TFLite cannot run in int8"
+        )
+    if mode == "int8" and (tensors.input.scale is None or abs(tensors.input.scale - 1.0) > 0.01):
+        # raw-pixels-v1 feeds 0..255 pixels: scale ~1 represents each exactly; anything else loses pixels.
+        raise FerEdgeError(
+            f"{path}: int8 input scale {tensors.input.scale}, expected about 1.0 for 0..255 pixels; "
+            "calibration faces do not match the preprocessing contract"
+        )
+
+
+def relative_to(path: Path, folder: Path) -> str:
+    """``path`` as the sidecar records it: relative to the sidecar's folder when it can be."""
+    try:
+        return os.path.relpath(path.resolve(), folder.resolve())
+    except ValueError:  # another drive on Windows
+        return str(path.resolve())
+
+
+def convert(
+    model_path: str | os.PathLike[str],
+    mode: str = "int8",
+    data: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    calibration_size: int = DEFAULT_CALIBRATION_SIZE,
+    seed: int = 0,
+    tolerance: float = DEFAULT_TOLERANCE,
+    test_time_flip: bool = False,
+    json_out: str | os.PathLike[str] | None = None,
+    confusion: str | os.PathLike[str] | None = None,
+    command: str | None = None,
+    verbose: bool = True,
+) -> ConversionResult:
+    """Convert ``model_path`` (a ``.keras``) in ``mode``, prove it on the test split, and write it.
+
+    Raises :class:`ConversionRefused` (a :class:`FerEdgeError`) when the accuracy drop exceeds
+    ``tolerance`` points; then nothing is written. Writes ``out``, its sidecar, and on request the
+    ``json_out`` report and the ``confusion`` PNG of the TFLite model on the test split.
+    ``command`` is recorded in the sidecar; by default the equivalent ``fer-edge convert`` line.
+    """
+    say = print if verbose else (lambda *_: None)
+    model_path = Path(model_path)
+    data = Path(data) if data is not None else default_data_dir()
+    out = Path(out) if out is not None else default_out(model_path, mode)
+    json_out = Path(json_out) if json_out is not None else None
+    confusion = Path(confusion) if confusion is not None else None
+    if mode not in MODES:
+        raise FerEdgeError(f"mode {mode!r} is not one of {', '.join(MODES)} (--int8, --float16, --dynamic)")
+    if out.suffix.lower() != ".tflite":
+        raise FerEdgeError(f"--out {out}: must end in .tflite (e.g. {default_out(model_path, mode).name})")
+    if confusion is not None and confusion.suffix.lower() != ".png":
+        raise FerEdgeError(f"--confusion {confusion}: must end in .png")
+    if not out.parent.is_dir():
+        raise FerEdgeError(f"--out {out}: folder {out.parent} does not exist; create it first")
+    if model_path.suffix.lower() not in KERAS_SUFFIXES:
+        raise FerEdgeError(f"{model_path}: expected a .keras model (the float model fer-edge train writes)")
+    if sidecar_path(out).resolve() == sidecar_path(model_path).resolve():
+        raise FerEdgeError(f"--out {out}: its sidecar would overwrite {sidecar_path(model_path)}; choose another name, e.g. {default_out(model_path, mode).name}")
+    if not tolerance >= 0:
+        raise FerEdgeError(f"--tolerance {tolerance}: must be 0 or more accuracy points")
+    command = command or convert_command(model_path, mode, data, out, calibration_size, seed, tolerance, test_time_flip, json_out, confusion)
+    training, commands = training_provenance(model_path)
+
+    if model_path.is_file() and model_path.suffix.lower() == ".keras" and not zipfile.is_zipfile(model_path):
+        raise FerEdgeError(f"{model_path}: not a Keras model (a .keras file is a zip archive, as fer-edge train writes it)")
+    model = load_keras_model(model_path)
+    check_model_shape(model, model_path)
+    test = load_split(data, "test")
+    calibration: CalibrationSample | None = None
+    if mode == "int8":
+        calibration = calibration_sample(load_split(data, "train"), calibration_size, seed)
+        say(f"calibrating on {len(calibration.images)} training faces ({calibration.per_class} per class, seed {seed})")
+
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.tflite")
+    try:
+        tmp.write_bytes(tflite_bytes(model, mode, None if calibration is None else calibration.images))
+        tensors = read_tensors(tmp)
+        check_tensors(tensors, mode, out)
+        say(f"checking {mode} against float on {len(test)} test faces of {test.source}")
+        comparison = compare(model, tmp, test, tolerance=tolerance, test_time_flip=test_time_flip, name=str(out))
+        say(comparison.summary(mode))
+        if not comparison.accepted:
+            raise ConversionRefused(
+                f"{out}: {mode} accuracy {100 * comparison.tflite_report.accuracy:.2f}% is "
+                f"{comparison.drop_points:.2f} points below float {100 * comparison.float_report.accuracy:.2f}%, "
+                f"more than --tolerance {tolerance:g}; nothing written (try more --calibration-size, another mode, "
+                "or quantization-aware training)",
+                comparison,
+            )
+        size = tmp.stat().st_size
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+    files: dict[str, str] = {}
+    if confusion is not None:
+        from fer_edge.plots import plot_confusion
+
+        plot_confusion(comparison.tflite_report, confusion, title=(
+            f"{out.name} ({mode}) on test: accuracy {100 * comparison.tflite_report.accuracy:.1f}%, "
+            f"weighted F1 {100 * comparison.tflite_report.weighted_f1:.1f}%"
+        ))
+        files["confusion"] = relative_to(confusion, out.parent)
+    card = tflite_card(
+        mode=mode, tensors=tensors, comparison=comparison, size=size, test_time_flip=test_time_flip,
+        calibration=calibration, model_path=model_path, out=out, test_source=test.source,
+        training=training, commands=[*commands, command], files=files,
+    )
+    try:
+        sidecar = write_sidecar(out, card)
+    except OSError as exc:
+        out.unlink(missing_ok=True)  # a model without its sidecar must not be shipped
+        raise FerEdgeError(f"{sidecar_path(out)}: cannot write sidecar ({exc.strerror}); {out} removed") from None
+    if json_out is not None:
+        write_json_report(json_out, {"model": str(out), "sidecar": str(sidecar), **card, "check": comparison.to_dict()})
+    say(f"wrote {out} ({size / 1024:.0f} KiB) and {sidecar}")
+    return ConversionResult(out, sidecar, mode, tensors, comparison, card)
+
+
+def write_json_report(path: Path, payload: dict) -> None:
+    """``--json``: the sidecar plus the check's verdict, for a program; written whole or not at all."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FerEdgeError(f"--json {path}: cannot write ({exc.strerror})") from None
+
+
+def tflite_card(*, mode: str, tensors: TFLiteTensors, comparison: Comparison, size: int, test_time_flip: bool,
+                calibration: CalibrationSample | None, model_path: Path, out: Path, test_source: str,
+                training: dict | None, commands: list[str], files: dict[str, str]) -> dict:
+    """The sidecar of a converted model (layout in :mod:`fer_edge.sidecar`)."""
+    import tensorflow as tf
+
+    card: dict = {
+        "format": "tflite",
+        "quantization": mode,
+        "input": tensors.input.to_dict(),
+        "output": tensors.output.to_dict(),
+        "preprocessing": PREPROCESSING,
+        "test_time_flip": test_time_flip,
+        "metrics": {
+            "test": comparison.tflite_report.to_dict(),
+            "float_test": comparison.float_report.to_dict(),
+            "drop_points": comparison.drop_points,
+        },
+        "tolerance_points": comparison.tolerance,
+        "data": {"test": str(Path(test_source).resolve()), "split": "test"},
+        "size_bytes": size,
+        "source": {"model": relative_to(model_path, out.parent), "sha256": file_sha256(model_path)},
+        "converter": {"fer_edge": __version__, "tensorflow": tf.__version__},
+    }
+    if calibration is not None:
+        card["calibration"] = calibration.to_dict()
+    if training is not None:
+        card["training"] = training
+    card["commands"] = commands
+    if files:
+        card["files"] = files
+    return card
