@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
-import numpy as np
+# FFmpeg's own log ("moov atom not found") would bury the one-line error; read when FFmpeg starts.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from fer_edge.errors import FerEdgeError
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fer_edge.errors import FerEdgeError  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file, a stream URL, an image or a folder of images"
@@ -196,8 +199,16 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None:
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+
+
 def open_source(spec: str | int) -> FrameSource:
     """The frame source a ``--camera`` value names (see :data:`SOURCE_HELP`)."""
+    quiet_opencv()
     text = str(spec).strip()
     if text == "auto":
         return PicameraSource() if pi_camera_is_only_camera() else CaptureSource(0, live=True)

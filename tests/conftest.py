@@ -41,3 +41,15 @@ def test_split(fer2013_dir: Path) -> Dataset:
 @pytest.fixture(scope="session")
 def train_split(fer2013_dir: Path) -> Dataset:
     return load_split(fer2013_dir, "train")
+
+
+@pytest.fixture(scope="session")
+def edge_int8_model() -> Path:
+    """The shipped int8 model (models/edge/edge-int8.tflite); a missing model fails, never skips.
+
+    $FER_EDGE_TEST_MODEL points the tests at another model while developing.
+    """
+    path = Path(os.environ.get("FER_EDGE_TEST_MODEL", REPO_ROOT / "models" / "edge" / "edge-int8.tflite"))
+    if not path.is_file():
+        pytest.fail(f"shipped model {path} is missing: the runtime tests need it (fer-edge convert writes it)")
+    return path

@@ -1,0 +1,212 @@
+"""``fer-edge run`` as a user runs it: a real video of FER2013 test faces, and every bad input.
+
+The video is built in a temporary folder from real ``test/`` faces, enlarged to webcam-like sizes
+and pasted at known places into 640x480 frames (never written into the repository).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_edge.contract import CLASS_NAMES, Dataset
+from fer_edge.device.classifier import TFLiteClassifier
+from fer_edge.device.smoothing import box_iou
+
+pytestmark = pytest.mark.device
+
+REPO = Path(__file__).resolve().parents[1]
+FRAMES = 120
+SEED = 4
+
+
+@dataclass
+class PlacedVideo:
+    path: Path
+    boxes: list[list[list[int]]]  # per frame, the x, y, w, h of each face pasted into it
+    indices: list[list[int]]  # per frame, the test/ image of each face
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, x: int, y: int, size: int) -> None:
+    """Enlarge a 48x48 face to ``size`` and paste it with its edges repeated around it.
+
+    FER2013 crops end at the chin and hairline; the Haar cascade needs a little context beyond
+    them, which the repeated edge (1/6 of the size) gives without inventing content.
+    """
+    big = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+    pad = size // 6
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    frame[y - pad : y + size + pad, x - pad : x + size + pad] = big[..., np.newaxis]
+
+
+def build_video(path: Path, data: Dataset, frames: int = FRAMES, seed: int = SEED) -> PlacedVideo:
+    """One face per frame, two in every fourth frame (left and right halves), 120-200 px, at 10 fps."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 480))
+    boxes, indices = [], []
+    for i in range(frames):
+        frame = np.clip(rng.normal(110, 6, (480, 640, 3)), 0, 255).astype(np.uint8)
+        halves = [(0, 640)] if i % 4 else [(0, 320), (320, 640)]
+        frame_boxes, frame_indices = [], []
+        for left, right in halves:
+            size = int(rng.integers(120, 201 if len(halves) == 1 else 161))
+            pad = size // 6
+            x = int(rng.integers(left + pad + 10, right - size - pad - 10))
+            y = int(rng.integers(pad + 10, 480 - size - pad - 10))
+            index = int(rng.integers(len(data)))
+            paste_face(frame, data.images[index], x, y, size)
+            frame_boxes.append([x, y, size, size])
+            frame_indices.append(index)
+        writer.write(frame)
+        boxes.append(frame_boxes)
+        indices.append(frame_indices)
+    writer.release()
+    return PlacedVideo(path, boxes, indices)
+
+
+def fer_edge(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess, with the interpreter running these tests."""
+    return subprocess.run(
+        [sys.executable, "-m", "fer_edge.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+
+
+@pytest.fixture(scope="module")
+def placed_video(tmp_path_factory, test_split) -> PlacedVideo:
+    return build_video(tmp_path_factory.mktemp("video") / "faces.mp4", test_split)
+
+
+def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_video, edge_int8_model, test_split):
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["frame"] for line in lines] == list(range(FRAMES))
+    assert "120 frames" in done.stderr and "FPS" in done.stderr  # the summary goes to stderr with --json -
+
+    # What the model says about each placed face on its own, 48x48 as in the dataset.
+    flat = [i for frame in placed_video.indices for i in frame]
+    direct = dict(zip(flat, TFLiteClassifier(edge_int8_model).predict(test_split.images[flat]).argmax(axis=1)))
+
+    placed = found = agree = right = direct_right = spurious = 0
+    for line, boxes, indices in zip(lines, placed_video.boxes, placed_video.indices):
+        faces = line["faces"]
+        for face in faces:
+            assert set(face) == {"box", "emotion", "score", "probs"} and list(face["probs"]) == list(CLASS_NAMES)
+            assert face["emotion"] == max(face["probs"], key=face["probs"].get)
+        detected = np.array([f["box"] for f in faces]).reshape(-1, 4)
+        iou = box_iou(np.array(boxes), detected)
+        spurious += int((iou.max(axis=0, initial=0) < 0.3).sum()) if len(detected) else 0
+        for k, index in enumerate(indices):
+            placed += 1
+            if len(detected) == 0 or iou[k].max() < 0.5:
+                continue
+            label = CLASS_NAMES.index(faces[int(iou[k].argmax())]["emotion"])
+            found += 1
+            agree += label == direct[index]
+            right += label == test_split.labels[index]
+            direct_right += direct[index] == test_split.labels[index]
+    found_rate, agreement, accuracy, direct_accuracy = found / placed, agree / found, right / found, direct_right / found
+    print(
+        f"placed {placed}, found {found_rate:.1%}, spurious {spurious}, agree with the model on the dataset crop "
+        f"{agreement:.1%}, accuracy {accuracy:.1%} (model on the dataset crops of the same faces {direct_accuracy:.1%})"
+    )
+    # Thresholds from measurement (seed 4, 150 faces; the tiny dev model with face_margin 0.1 gave
+    # found 62.7%, spurious 5, agreement 59.6%, accuracy 20.2% vs 35.1% on the dataset crops).
+    # Haar misses FER2013's profile and occluded faces; agreement is below 100% because the
+    # detector's box is not the dataset's crop.
+    assert found_rate >= 0.55
+    assert spurious <= 0.05 * placed
+    assert agreement >= 0.55
+    assert accuracy >= direct_accuracy - 0.20
+
+
+def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model, tmp_path):
+    out_json, out_video = tmp_path / "faces.jsonl", tmp_path / "annotated.mp4"
+    done = fer_edge(
+        "run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display",
+        "--json", str(out_json), "--record", str(out_video), "--max-frames", "12", "--verbose",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(out_json.read_text().splitlines()) == 12
+    assert "interpreter:" in done.stdout and "--max-frames 12" in done.stdout
+    capture = cv2.VideoCapture(str(out_video))
+    assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    capture.release()
+
+
+def test_run_on_a_folder_of_images(edge_int8_model, test_split, tmp_path):
+    frame = np.full((480, 640, 3), 110, np.uint8)
+    paste_face(frame, test_split.images[0], 200, 120, 180)
+    cv2.imwrite(str(tmp_path / "a.png"), frame)
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((240, 320, 3), 110, np.uint8))
+    done = fer_edge("run", "--camera", str(tmp_path), "--model", str(edge_int8_model), "--no-display")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "frame 0" in done.stdout and "frame 1 (1.00 s): no face" in done.stdout
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert len(errors) == 1, done.stderr
+    for word in words:
+        assert word in errors[0], errors[0]
+
+
+@pytest.fixture
+def corrupt_video(tmp_path) -> Path:
+    path = tmp_path / "corrupt.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    return path
+
+
+def test_camera_that_cannot_be_opened(edge_int8_model):
+    assert_one_line_error(fer_edge("run", "--camera", "57", "--model", str(edge_int8_model), "--no-display"), "camera 57")
+
+
+def test_missing_video(edge_int8_model, tmp_path):
+    missing = tmp_path / "missing.mp4"
+    assert_one_line_error(fer_edge("run", "--camera", str(missing), "--model", str(edge_int8_model), "--no-display"), "no such file")
+
+
+def test_corrupt_video(edge_int8_model, corrupt_video):
+    done = fer_edge("run", "--camera", str(corrupt_video), "--model", str(edge_int8_model), "--no-display")
+    assert_one_line_error(done, str(corrupt_video), "cannot open as a video")
+
+
+def test_truncated_video(placed_video, edge_int8_model, tmp_path):
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(placed_video.path.read_bytes()[:40_000])  # mp4v keeps its index at the end
+    done = fer_edge("run", "--camera", str(truncated), "--model", str(edge_int8_model), "--no-display")
+    assert_one_line_error(done, str(truncated))
+
+
+def test_model_with_the_wrong_input_shape(placed_video):
+    wrong = REPO / "tests" / "data" / "wrong-input-32x32x3.tflite"  # a 1.5 KB random-weight model
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(wrong), "--no-display")
+    assert_one_line_error(done, "(32, 32, 3)", "(48, 48, 1)")
+
+
+def test_model_that_is_not_a_tflite_file(placed_video, tmp_path):
+    fake = tmp_path / "fake.tflite"
+    fake.write_text("not a model\n")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(fake), "--no-display")
+    assert_one_line_error(done, "not a valid TFLite model")
+
+
+def test_missing_model(placed_video, tmp_path):
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path / "none.tflite"), "--no-display")
+    assert_one_line_error(done, "model file not found")
+
+
+@pytest.mark.parametrize("option", [["--max-frames", "0"], ["--threads", "0"]])
+def test_bad_numbers(placed_video, edge_int8_model, option):
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *option)
+    assert_one_line_error(done, option[0])

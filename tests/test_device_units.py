@@ -1,0 +1,135 @@
+"""Edge cases of the runtime's small parts, on small synthetic inputs (accuracy is tested on real data)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_edge.contract import CLASS_NAMES
+from fer_edge.device.detector import HaarFaceDetector, find_cascade
+from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
+from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
+from fer_edge.device.smoothing import FaceSmoother, box_iou
+from fer_edge.device.sources import open_source
+from fer_edge.errors import FerEdgeError
+
+pytestmark = pytest.mark.device
+
+
+def test_crop_of_the_inner_box_is_the_face_itself():
+    """A box that, grown by the 0.1 margin, is exactly a 48x48 frame gives that frame back unchanged."""
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    assert crop_square((4, 4, 40, 40), 0.1) == (0, 0, 48)
+    np.testing.assert_array_equal(crop_face(face, (4, 4, 40, 40), 0.1), face)
+
+
+def test_crop_is_square_and_grows_by_the_margin_on_each_side():
+    assert crop_square((100, 50, 80, 100), 0.1) == (80, 40, 120)  # the longer side, +10% each side
+
+
+def test_crop_at_the_frame_edge_keeps_the_scale_and_repeats_the_edge():
+    frame = np.zeros((100, 100), dtype=np.uint8)
+    frame[:, :50] = 200
+    crop = crop_face(frame, (-20, 0, 40, 40), margin=0.0)  # half of the box lies left of the frame
+    assert crop.shape == (48, 48)
+    assert (crop[:, :24] == 200).all()  # the padding repeats the bright left edge
+
+
+def test_box_wholly_outside_the_frame_gives_a_grey_face():
+    crop = crop_face(np.zeros((50, 50), dtype=np.uint8), (500, 500, 20, 20))
+    assert crop.shape == (48, 48) and (crop == 128).all()
+
+
+def test_crop_faces_of_no_box_is_an_empty_batch():
+    assert crop_faces(np.zeros((10, 10), np.uint8), np.zeros((0, 4), int)).shape == (0, 48, 48)
+
+
+def test_to_gray_accepts_bgr_bgra_and_gray():
+    bgr = np.full((4, 4, 3), (10, 20, 30), dtype=np.uint8)
+    expected = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    np.testing.assert_array_equal(to_gray(bgr), expected)
+    np.testing.assert_array_equal(to_gray(cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)), expected)
+    np.testing.assert_array_equal(to_gray(expected), expected)
+
+
+def test_box_iou():
+    iou = box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 10, 10], [20, 20, 5, 5]]))
+    np.testing.assert_allclose(iou, [[1.0, 50 / 150, 0.0]])
+
+
+def test_smoother_averages_a_face_over_frames_and_keeps_faces_apart():
+    smoother = FaceSmoother(window=2)
+    a, b = np.eye(7)[3], np.eye(7)[0]
+    first = smoother.update(0, np.array([[0, 0, 50, 50], [200, 0, 50, 50]]), np.stack([a, b]))
+    np.testing.assert_allclose(first, np.stack([a, b]))
+    # The first face moved a little and changed class; the second stayed: each keeps its own history.
+    second = smoother.update(1, np.array([[205, 2, 50, 50], [4, 2, 50, 50]]), np.stack([b, b]))
+    np.testing.assert_allclose(second[1], (a + b) / 2)
+    np.testing.assert_allclose(second[0], b)
+
+
+def test_smoother_forgets_a_face_gone_for_too_long():
+    smoother = FaceSmoother(window=5, max_missing=2)
+    smoother.update(0, np.array([[0, 0, 50, 50]]), np.eye(7)[[3]])
+    later = smoother.update(10, np.array([[0, 0, 50, 50]]), np.eye(7)[[0]])
+    np.testing.assert_allclose(later, np.eye(7)[[0]])
+
+
+def test_frame_result_json_line_has_the_documented_shape():
+    probs = np.array([0.01, 0.0, 0.02, 0.93, 0.01, 0.01, 0.02], dtype=np.float32)
+    result = FrameResult(7, 0.4, (Face((10, 20, 30, 40), probs),), StageTimes(0.01, 0.02, 0.003))
+    line = json.loads(result.to_json())
+    assert line == {
+        "frame": 7,
+        "time": 0.4,
+        "faces": [{"box": [10, 20, 30, 40], "emotion": "happy", "score": 0.93, "probs": line["faces"][0]["probs"]}],
+    }
+    assert list(line["faces"][0]["probs"]) == list(CLASS_NAMES)
+    assert "happy 0.93" in str(result)
+    canvas = result.draw(np.zeros((100, 100), np.uint8))
+    assert canvas.shape == (100, 100, 3) and canvas.any()
+
+
+def test_summary_adds_frames_faces_and_stage_times():
+    summary = RunSummary("video.mp4", "m.tflite", "tflite_runtime", 2)
+    face = Face((0, 0, 10, 10), np.eye(7, dtype=np.float32)[6])
+    summary.add(FrameResult(0, 0.0, (face, face), StageTimes(0.01, 0.02, 0.03)))
+    summary.add(FrameResult(1, 0.1, (), StageTimes(0.01, 0.02, 0.0)))
+    summary.finish("end of source")
+    assert (summary.frames, summary.faces, summary.frames_with_faces) == (2, 2, 1)
+    assert summary.emotions["neutral"] == 2
+    assert summary.per_frame_ms(summary.detect_s) == pytest.approx(20.0)
+    table = summary.table()
+    assert "2 frames, 2 faces" in table and "detect" in table and "tflite_runtime" in table
+
+
+def test_cascade_ships_with_opencv_and_finds_nothing_in_a_blank_frame():
+    assert find_cascade().is_file()
+    assert HaarFaceDetector().detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no/such/video.mp4", "no such file or folder"),
+        ("{empty}", "no images found"),
+        ("{text}", "cannot open as a video"),
+    ],
+)
+def test_sources_that_cannot_be_opened_say_why(tmp_path, spec, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("not a video\n")
+    spec = spec.format(empty=tmp_path / "empty", text=tmp_path / "notes.txt")
+    with pytest.raises(FerEdgeError, match=message):
+        open_source(spec)
+
+
+def test_image_folder_is_read_in_name_order(tmp_path):
+    for name, value in (("b.png", 20), ("a.png", 10)):
+        cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), value, np.uint8))
+    with open_source(tmp_path) as source:
+        values = [int(source.read().image[0, 0, 0]), int(source.read().image[0, 0, 0])]
+        assert values == [10, 20] and source.read() is None
