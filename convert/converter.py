@@ -112,7 +112,7 @@ def check_tensors(tensors: TFLiteTensors, mode: str, path: Path) -> None:
         # raw-pixels-v1 feeds 0..255 pixels: scale ~1 represents each exactly; anything else loses pixels.
         raise FerEdgeError(
             f"{path}: int8 input scale {tensors.input.scale}, expected about 1.0 for 0..255 pixels; "
-            "calibration faces do not match the preprocessing contract"
+            "the calibration faces do not span 0..255 (raise --calibration-size) or do not follow the preprocessing contract"
         )
 
 

@@ -79,8 +79,8 @@ def read_tensors(path: str | os.PathLike[str]) -> TFLiteTensors:
 
 
 def keras_tensors(model) -> tuple[TensorSpec, TensorSpec]:
-    """Input and output of a loaded Keras model, described like a TFLite model's (float32, no quantization)."""
+    """Input and output of a loaded Keras model, described like a TFLite model's (no quantization)."""
     return (
-        TensorSpec(tuple(model.input_shape), "float32"),
-        TensorSpec(tuple(model.output_shape), "float32"),
+        TensorSpec(tuple(model.input_shape), str(model.inputs[0].dtype)),
+        TensorSpec(tuple(model.output_shape), str(model.outputs[0].dtype)),
     )
