@@ -82,6 +82,25 @@ def test_wrong_out_suffix_and_two_modes_are_one_line(fer2013_dir: Path, tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
 
 
+def test_calibration_is_a_balanced_seeded_sample_fed_as_the_model_sees_it(train_split) -> None:
+    from fer_edge.convert.quantize import calibration_sample, representative_dataset
+
+    sample = calibration_sample(train_split, 350, seed=0)
+    assert sample.split == "train" and sample.per_class == 50 and len(sample.images) == 350
+    again = calibration_sample(train_split, 350, seed=0)
+    assert np.array_equal(sample.images, again.images), "same seed, same faces"
+    assert not np.array_equal(sample.images, calibration_sample(train_split, 350, seed=1).images)
+    # Balanced: every class, disgust (the rarest, 436 faces) included, gives the same number.
+    picked = {face.tobytes() for face in sample.images}
+    labels = [int(label) for face, label in zip(train_split.images, train_split.labels) if face.tobytes() in picked]
+    assert np.bincount(labels, minlength=len(CLASS_NAMES)).min() >= 50
+    batches = [batch for (batch,) in representative_dataset(sample.images)()]
+    fed = np.concatenate(batches)
+    assert fed.dtype == np.float32 and fed.shape == (350, *INPUT_SHAPE)
+    assert np.array_equal(fed[..., 0], sample.images.astype(np.float32)), "raw 0..255 pixels, scaled inside the model"
+    assert calibration_sample(train_split, 10, seed=0).per_class == 2
+
+
 # ------------------------------------------------------------------ a real tiny model (slow)
 
 
