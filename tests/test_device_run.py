@@ -117,11 +117,11 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
         f"placed {placed}, found {found_rate:.1%}, spurious {spurious}, agree with the model on the dataset crop "
         f"{agreement:.1%}, accuracy {accuracy:.1%} (model on the dataset crops of the same faces {direct_accuracy:.1%})"
     )
-    # Thresholds from measurement (seed 4, 150 faces; the tiny dev model with face_margin 0.1 gave
-    # found 62.7%, spurious 5, agreement 59.6%, accuracy 20.2% vs 35.1% on the dataset crops).
+    # Thresholds from measurement (seed 4, 150 placed faces; the tiny dev model, face_margin 0.1:
+    # found 69.3%, spurious 2, agreement 64.4%, accuracy 23.1% vs 35.6% on the dataset crops).
     # Haar misses FER2013's profile and occluded faces; agreement is below 100% because the
     # detector's box is not the dataset's crop.
-    assert found_rate >= 0.55
+    assert found_rate >= 0.60
     assert spurious <= 0.05 * placed
     assert agreement >= 0.55
     assert accuracy >= direct_accuracy - 0.20

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Benchmark the Pi runtime: int8 latency per face, and end-to-end FPS next to the PyPI ``fer`` package.
+
+Prints, for this machine:
+  1. the int8 classifier's latency per face (batch of one, as live video runs it), 1 and 2 threads;
+  2. end-to-end FPS on a 640x480 video with one real FER2013 test face per frame (built in a
+     temporary folder, never kept), for ``fer-edge run`` and for ``fer`` (its Haar detector and
+     quantized mini-Xception TFLite model) on the same video, with each pipeline's face-found rate
+     (IoU >= 0.5 with where the face was placed) and label accuracy.
+
+``fer`` needs TensorFlow (and, for its MTCNN option, torch via facenet-pytorch), so it is installed
+in a throwaway venv outside the repository: ``fer`` itself with --no-deps, plus what its Haar +
+TFLite path imports (tensorflow, opencv-contrib-python, requests, pillow, setuptools for
+pkg_resources). MTCNN, video-file and plotting extras are not installed and not used.
+
+Run it with the TF-free device venv's Python to time the Pi setup (tflite_runtime), e.g.
+    ~/.cache/fer-edge/device-venv-*/bin/python benchmarks/bench_runtime.py
+or with .venv/bin/python (then fer-edge uses TensorFlow's interpreter; the backend is printed).
+A smoke run: ``--frames 20 --skip-fer``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_edge.contract import CLASS_NAMES, Dataset
+from fer_edge.dataset import cache_dir, default_data_dir, load_split
+from fer_edge.device.classifier import TFLiteClassifier
+from fer_edge.device.runner import default_model_path, run
+from fer_edge.device.smoothing import box_iou
+
+FER_VERSION = "25.10.3"
+#: fer's Haar + TFLite path imports these (its full requirements add torch, moviepy, pandas).
+FER_RUNTIME_DEPS = ["tensorflow>=2.16,<2.22", "opencv-contrib-python<5", "requests", "pillow", "setuptools<81"]
+
+
+def per_face_latency(model: Path, faces: np.ndarray, threads: int, repeats: int) -> tuple[float, float]:
+    """Median and 90th-percentile milliseconds to classify one face (batch of 1)."""
+    classifier = TFLiteClassifier(model, num_threads=threads)
+    for face in faces[:20]:
+        classifier.predict(face[np.newaxis])
+    times = []
+    for i in range(repeats):
+        face = faces[i % len(faces)][np.newaxis]
+        start = time.perf_counter()
+        classifier.predict(face)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), float(np.percentile(times, 90))
+
+
+def build_video(path: Path, data: Dataset, frames: int, seed: int = 0) -> list[dict]:
+    """One test face per frame, 120-200 px, pasted with its edges repeated (context for Haar)."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15.0, (640, 480))
+    truth = []
+    for index in rng.choice(len(data), frames, replace=False):
+        frame = np.clip(rng.normal(110, 6, (480, 640, 3)), 0, 255).astype(np.uint8)
+        size = int(rng.integers(120, 201))
+        pad = size // 6
+        x = int(rng.integers(pad + 10, 640 - size - pad - 10))
+        y = int(rng.integers(pad + 10, 480 - size - pad - 10))
+        big = cv2.resize(data.images[index], (size, size), interpolation=cv2.INTER_CUBIC)
+        big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        frame[y - pad : y + size + pad, x - pad : x + size + pad] = big[..., np.newaxis]
+        writer.write(frame)
+        truth.append({"box": [x, y, size, size], "label": int(data.labels[index])})
+    writer.release()
+    return truth
+
+
+def score(truth: list[dict], predicted: list[list[dict]]) -> dict:
+    """Found rate (IoU >= 0.5), accuracy over all placed faces, and over the found ones."""
+    found = right = spurious = 0
+    for placed, faces in zip(truth, predicted):
+        boxes = np.array([f["box"] for f in faces]).reshape(-1, 4)
+        if len(boxes) == 0:
+            continue
+        iou = box_iou(np.array([placed["box"]]), boxes)[0]
+        spurious += int((iou < 0.3).sum())
+        if iou.max() >= 0.5:
+            found += 1
+            right += CLASS_NAMES.index(faces[int(iou.argmax())]["emotion"]) == placed["label"]
+    n = len(truth)
+    return {"found": found / n, "accuracy": right / n, "accuracy_found": right / max(found, 1), "spurious": spurious}
+
+
+def run_fer_edge(video: Path, model: Path, threads: int, workdir: Path) -> dict:
+    out = workdir / "fer-edge.jsonl"
+    summary = run(camera=str(video), model=model, display=False, json_out=out, smooth=False, threads=threads, log=lambda text: None)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    return {
+        "fps": summary.fps,
+        "backend": summary.backend,
+        "faces": [line["faces"] for line in lines],
+        "ms": {k: summary.per_frame_ms(getattr(summary, f"{k}_s")) for k in ("read", "detect", "classify")},
+    }
+
+
+def fer_venv(root: Path) -> tuple[Path | None, str]:
+    """The throwaway venv with ``fer`` (made once, reused); ``None`` and why when it cannot be made."""
+    python = root / "bin" / "python"
+    ready = root / ".ready"
+    if ready.is_file():
+        return python, "reused"
+    steps = [
+        [sys.executable if not hasattr(sys, "_base_executable") else sys._base_executable, "-m", "venv", "--clear", str(root)],
+        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", f"fer=={FER_VERSION}"],
+        [str(python), "-m", "pip", "install", "--quiet", *FER_RUNTIME_DEPS],
+    ]
+    for step in steps:
+        print(f"  $ {' '.join(step)}", flush=True)
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            return None, f"failed: {' '.join(step)}\n{(done.stderr or done.stdout)[-1500:]}"
+    ready.write_text(" ".join(FER_RUNTIME_DEPS) + "\n")
+    return python, "installed"
+
+
+FER_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time, warnings
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    warnings.filterwarnings("ignore")
+    import cv2
+    from fer import FER
+    import fer as fer_package
+    started = time.perf_counter()
+    detector = FER()  # its defaults: Haar cascade, quantized TFLite emotion model
+    load_s = time.perf_counter() - started
+    capture = cv2.VideoCapture(sys.argv[1])
+    faces, frames = [], 0
+    started = time.perf_counter()
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames += 1
+        found = detector.detect_emotions(frame)
+        faces.append([{"box": [int(v) for v in f["box"]], "emotion": max(f["emotions"], key=f["emotions"].get)} for f in found])
+    seconds = time.perf_counter() - started
+    print(json.dumps({"fps": frames / seconds, "load_s": load_s, "faces": faces, "version": fer_package.__version__}))
+    """
+)
+
+
+def run_fer(python: Path, video: Path) -> dict:
+    done = subprocess.run([str(python), "-c", FER_SCRIPT, str(video)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="int8 .tflite [default: the shipped models/edge/edge-int8.tflite]")
+    parser.add_argument("--data", type=Path, default=default_data_dir(), help="FER2013 folder root")
+    parser.add_argument("--frames", type=int, default=300, help="frames in the benchmark video")
+    parser.add_argument("--repeats", type=int, default=1000, help="timed single-face calls per thread count")
+    parser.add_argument("--fer-venv", type=Path, default=cache_dir() / "bench-fer-venv", help="where fer is installed")
+    parser.add_argument("--skip-fer", action="store_true", help="time fer-edge only")
+    args = parser.parse_args()
+    model = args.model or default_model_path()
+    data = load_split(args.data, "test")
+
+    print(f"fer-edge runtime benchmark, {date.today()} on {platform.node()} ({platform.machine()}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}), Python {platform.python_version()}")
+    print(f"model {model} ({model.stat().st_size / 1e6:.2f} MB)\n")
+    print("int8 classifier, one face per call:")
+    for threads in (1, 2):
+        median, p90 = per_face_latency(model, data.images, threads, args.repeats)
+        print(f"  {threads} thread(s): {median:.2f} ms median, {p90:.2f} ms p90")
+
+    with tempfile.TemporaryDirectory(prefix="fer-edge-bench-") as tmp:
+        workdir = Path(tmp)
+        video = workdir / "faces.mp4"
+        truth = build_video(video, data, args.frames)
+        print(f"\nend to end on a {args.frames}-frame 640x480 video, one FER2013 test face per frame (120-200 px):")
+        rows = []
+        ours = run_fer_edge(video, model, 2, workdir)
+        rows.append((f"fer-edge run ({ours['backend']}, 2 threads)", ours["fps"], score(truth, ours["faces"])))
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in ours["ms"].items())
+        fer_note = ""
+        if args.skip_fer:
+            fer_note = "fer: skipped (--skip-fer)"
+        else:
+            print(f"  installing fer {FER_VERSION} in {args.fer_venv} ...", flush=True)
+            python, status = fer_venv(args.fer_venv)
+            if python is None:
+                fer_note = f"fer: could not be installed here, so not compared ({status})"
+            else:
+                try:
+                    theirs = run_fer(python, video)
+                    rows.append((f"fer {theirs['version']} (Haar + TFLite mini-Xception)", theirs["fps"], score(truth, theirs["faces"])))
+                except RuntimeError as exc:
+                    fer_note = f"fer: installed but failed to run: {exc}"
+        print(f"  {'pipeline':<52}{'FPS':>7}{'found':>8}{'acc':>7}{'acc|found':>11}{'spurious':>10}")
+        for name, fps, s in rows:
+            print(f"  {name:<52}{fps:>7.1f}{s['found']:>8.1%}{s['accuracy']:>7.1%}{s['accuracy_found']:>11.1%}{s['spurious']:>10d}")
+        print(f"  fer-edge ms/frame: {stages}")
+        if len(rows) == 2:
+            print(f"  fer-edge / fer FPS: {rows[0][1] / rows[1][1]:.1f}x")
+        if fer_note:
+            print(f"  {fer_note}")
+
+
+if __name__ == "__main__":
+    main()
