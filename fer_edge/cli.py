@@ -56,7 +56,7 @@ def train(
     data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
     arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), seed (the reference CNN), tiny (tests)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change; --epochs at or below the epochs done just exports the best model so far)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the validation split, initialisation and augmentation."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of train/ held out (stratified) to choose the best epoch."),
     limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
@@ -79,7 +79,7 @@ def train(
     from fer_edge.train.trainer import TrainConfig
     from fer_edge.train.trainer import train as run_training
 
-    recipe = get_architecture(arch).recipe.overridden(
+    overrides = dict(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
@@ -92,6 +92,11 @@ def train(
         monitor=monitor,
         patience=patience,
     )
+    if resume:
+        changed = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None and name != "epochs"]
+        if changed:
+            raise FerEdgeError(f"{', '.join(changed)} cannot change on --resume: a run keeps the settings it started with (only --epochs may)")
+    recipe = get_architecture(arch).recipe.overridden(**overrides)
     if recipe.monitor not in ("val_loss", "val_accuracy"):
         raise FerEdgeError(f"--monitor {recipe.monitor!r} is not one of val_loss, val_accuracy")
     config = TrainConfig(
@@ -106,7 +111,7 @@ def train(
         strategy=strategy,
         command=cli_command(),
     )
-    run_training(config, resume=resume)
+    run_training(config, resume=resume, resume_epochs=epochs if resume else None)
 
 
 @app.command("eval")
@@ -137,15 +142,15 @@ def evaluate_command(
 
 @app.command("run")
 def run_command(
-    camera: str = typer.Option("auto", "--camera", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
-    model: Optional[Path] = typer.Option(None, "--model", help="An int8 .tflite model with its .json sidecar [default: models/edge/edge-int8.tflite, the shipped model]."),
+    camera: str = typer.Option("auto", "--camera", metavar="SOURCE", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
+    model: Optional[Path] = typer.Option(None, "--model", show_default="models/edge/edge-int8.tflite, the shipped model", help="An int8 .tflite model with its .json sidecar."),
     display: bool = typer.Option(True, "--display/--no-display", help="Show a window with boxes and labels where a display exists; --no-display for a headless Pi."),
-    json_out: Optional[str] = typer.Option(None, "--json", help="Write one JSON line per frame to FILE ('-' for stdout)."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to FILE.mp4."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after N frames [default: until the source ends, q/Esc or Ctrl-C]."),
-    smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", help="Average each face's probabilities over its last frames [default: on for cameras and streams, off for files]."),
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE|-", help="Write one JSON line per frame to FILE ('-' for stdout)."),
+    record: Optional[Path] = typer.Option(None, "--record", metavar="FILE.mp4", help="Write the annotated video to FILE.mp4."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
+    smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
     verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Interpreter threads [default: CPU cores, at most 4]."),
+    threads: Optional[int] = typer.Option(None, "--threads", show_default="CPU cores, at most 4", help="Interpreter threads."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
     from fer_edge.device.runner import run

@@ -22,7 +22,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -228,7 +228,8 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
         if not run_file.is_file() or not (out / "checkpoints" / "last.keras").is_file():
             raise FerEdgeError(f"{out}: nothing to resume (no run.json and checkpoints/last.keras); drop --resume")
         saved = json.loads(run_file.read_text())
-        config = TrainConfig.from_dict(saved["config"])
+        # The run lives where it is now: a run folder may have been moved or copied.
+        config = replace(TrainConfig.from_dict(saved["config"]), out=str(out))
         state = json.loads(state_file.read_text()) if state_file.is_file() else {}
         drop_history_after(out / "history.csv", int(state.get("epoch", 0)))
         return config, state
@@ -238,8 +239,14 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
     return config, {}
 
 
-def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "auto") -> TrainResult:
+def train(
+    config: TrainConfig, *, resume: bool = False, resume_epochs: int | None = None, verbose: int | str = "auto"
+) -> TrainResult:
     """Train (or resume) a run and write the output folder described in this module's docstring.
+
+    ``resume_epochs`` changes a resumed run's epoch cap: more to extend it, or at most the epochs
+    already done to stop there and export the best model so far (the learning-rate schedule
+    keeps the length it started with).
 
     ``config.command`` of the call is recorded in run.json's ``commands`` (the first command and
     every ``--resume`` that continued it), so the sidecar can say exactly how the model was made.
@@ -247,6 +254,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     command = config.command or current_command()
     config, state = prepare_run(config, resume)
     out = Path(config.out)
+    if resume and resume_epochs is not None and resume_epochs != config.recipe.epochs:
+        config.recipe = config.recipe.overridden(epochs=resume_epochs)
     arch = get_architecture(config.arch)
     recipe = config.recipe
 
@@ -292,6 +301,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     else:
         run = json.loads((out / "run.json").read_text())
         run["commands"] = [*run.get("commands", []), command]
+        run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
         write_json(out / "run.json", run)
 
     strategy = make_strategy(config.strategy)
