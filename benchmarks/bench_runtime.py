@@ -31,17 +31,22 @@ import sys
 import tempfile
 import textwrap
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
-import cv2
-import numpy as np
+# Only where TensorFlow is the interpreter (the main venv): keep its start-up chatter out of the figures.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated")
 
-from fer_edge.contract import CLASS_NAMES, Dataset
-from fer_edge.dataset import cache_dir, default_data_dir, load_split
-from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.runner import default_model_path, run
-from fer_edge.device.smoothing import box_iou
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fer_edge.contract import CLASS_NAMES, Dataset  # noqa: E402
+from fer_edge.dataset import cache_dir, default_data_dir, load_split  # noqa: E402
+from fer_edge.device.classifier import TFLiteClassifier  # noqa: E402
+from fer_edge.device.runner import default_model_path, run  # noqa: E402
+from fer_edge.device.smoothing import box_iou  # noqa: E402
 
 FER_VERSION = "25.10.3"
 #: fer's Haar + TFLite path imports these (its full requirements add torch, moviepy, pandas).
@@ -137,7 +142,7 @@ FER_SCRIPT = textwrap.dedent(
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     warnings.filterwarnings("ignore")
     import cv2
-    from fer import FER
+    from fer.fer import FER  # this release's fer/__init__.py does not export FER
     import fer as fer_package
     started = time.perf_counter()
     detector = FER()  # its defaults: Haar cascade, quantized TFLite emotion model

@@ -44,15 +44,20 @@ class HaarFaceDetector:
     """Face boxes ``(x, y, w, h)`` in full-frame pixels from a grayscale frame.
 
     ``detect_width`` is the width the frame is shrunk to before the cascade runs (never enlarged);
-    ``min_face`` is the smallest face searched for, in pixels of that shrunken frame.
+    ``min_face`` is the smallest face searched for, in pixels of that shrunken frame (28 at 320 px
+    is 56 px in a 640x480 frame: a face about 2 m from a webcam).
+
+    Defaults measured on 250 real FER2013 faces (120-200 px) in 640x480 frames: scale step 1.15
+    and 28 px found 72.8% in 10 ms per frame; 1.1 and 24 px found 74.4% in 15 ms; the full frame
+    with ``fer``'s settings (1.1, 50 px) found 74.0% in 26 ms, with 12 false faces against 0.
     """
 
     def __init__(
         self,
         detect_width: int = 320,
-        scale_factor: float = 1.1,
+        scale_factor: float = 1.15,
         min_neighbors: int = 5,
-        min_face: int = 24,
+        min_face: int = 28,
         cascade_path: str | Path | None = None,
     ) -> None:
         self.detect_width = detect_width

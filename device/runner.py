@@ -97,7 +97,7 @@ def no_frame_error(source: FrameSource, retry_s: float) -> FerEdgeError:
 
 
 def run(
-    camera: str = "auto",
+    camera: str | FrameSource = "auto",
     model: str | os.PathLike[str] | None = None,
     display: bool = True,
     json_out: str | os.PathLike[str] | None = None,
@@ -110,6 +110,8 @@ def run(
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run the live pipeline on ``camera`` until it ends, ``max_frames``, q/Esc, Ctrl-C or SIGTERM.
+
+    ``camera`` is a ``--camera`` value or an already open :class:`FrameSource` (which is closed).
 
     ``smooth=None`` smooths live sources (cameras, streams) and not files. Notes and the summary go
     to ``log`` (stdout, or stderr when the JSON lines take stdout).
@@ -125,7 +127,7 @@ def run(
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads)
     detector = HaarFaceDetector()
-    source = open_source(camera)
+    source = camera if isinstance(camera, FrameSource) else open_source(camera)
     smooth = source.live if smooth is None else smooth
     pipeline = FacePipeline(classifier, detector, FaceSmoother() if smooth else None)
     if verbose:

@@ -13,7 +13,7 @@ from fer_edge.device.detector import HaarFaceDetector, find_cascade
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
-from fer_edge.device.sources import open_source
+from fer_edge.device.sources import Frame, FrameSource, open_source
 from fer_edge.errors import FerEdgeError
 
 pytestmark = pytest.mark.device
@@ -133,3 +133,49 @@ def test_image_folder_is_read_in_name_order(tmp_path):
     with open_source(tmp_path) as source:
         values = [int(source.read().image[0, 0, 0]), int(source.read().image[0, 0, 0])]
         assert values == [10, 20] and source.read() is None
+
+
+class DroppingCamera(FrameSource):
+    """A live camera that delivers 3 frames, drops out for 2 reads, delivers 2 more, then dies."""
+
+    live = True
+    name = "camera 9"
+
+    def __init__(self) -> None:
+        self.script = [True] * 3 + [False] * 2 + [True] * 2
+        self.reopened = 0
+        self.closed = False
+
+    def read(self) -> Frame | None:
+        ok = self.script.pop(0) if self.script else False
+        return Frame(np.full((120, 160, 3), 100, np.uint8), 0.0) if ok else None
+
+    def reopen(self) -> bool:
+        self.reopened += 1
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_dropping_live_camera_is_retried_then_the_run_ends_cleanly(edge_int8_model, monkeypatch):
+    from fer_edge.device import runner
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr(runner, "REOPEN_EVERY", 3)
+    camera = DroppingCamera()
+    logged = []
+    summary = runner.run(camera=camera, model=edge_int8_model, display=False, retry_s=0.2, log=logged.append)
+    assert summary.frames == 5  # the 2-read gap was retried over, not taken as the end
+    assert summary.stopped.startswith("no frame for") and camera.reopened >= 1 and camera.closed
+    assert "5 frames" in logged[-1]
+
+
+def test_a_live_camera_that_never_delivers_is_an_error(edge_int8_model, monkeypatch):
+    from fer_edge.device import runner
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE_S", 0.01)
+    camera = DroppingCamera()
+    camera.script = []
+    with pytest.raises(FerEdgeError, match="camera 9: opened but delivered no frame"):
+        runner.run(camera=camera, model=edge_int8_model, display=False, retry_s=0.1, log=lambda text: None)
