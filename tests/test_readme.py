@@ -1,0 +1,26 @@
+"""The README's promises: its commands are the ones CI runs, its numbers are the sidecars'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fer_edge.results_table import BEGIN, END, render
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_results_table_matches_the_sidecars() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert BEGIN in readme and END in readme
+    shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
+    assert shown == render(REPO / "models"), "README results drifted from models/*.json: run python -m fer_edge.results_table --write README.md"
+    assert "edge-int8.tflite" in shown
+
+
+def test_readme_first_commands_are_what_ci_runs() -> None:
+    commands = [line.strip() for line in (REPO / "README.md").read_text().splitlines()[:5] if line.startswith("    ")]
+    assert len(commands) == 2
+    setup, tests = commands
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "pip install -e '.[train,dev]'" in setup and "pip install --quiet -e '.[train,dev]'" in ci
+    assert tests in ci.splitlines()
