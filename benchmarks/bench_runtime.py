@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="FER2013 folder root")
     parser.add_argument("--frames", type=int, default=300, help="frames in the benchmark video")
     parser.add_argument("--repeats", type=int, default=1000, help="timed single-face calls per thread count")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved end-to-end rounds; the best FPS of each pipeline is kept")
     parser.add_argument("--fer-venv", type=Path, default=cache_dir() / "bench-fer-venv", help="where fer is installed")
     parser.add_argument("--skip-fer", action="store_true", help="time fer-edge only")
     args = parser.parse_args()
@@ -194,12 +195,9 @@ def main() -> None:
         workdir = Path(tmp)
         video = workdir / "faces.mp4"
         truth = build_video(video, data, args.frames)
-        print(f"\nend to end on a {args.frames}-frame 640x480 video, one FER2013 test face per frame (120-200 px):")
-        rows = []
-        ours = run_fer_edge(video, model, 2, workdir)
-        rows.append((f"fer-edge run ({ours['backend']}, 2 threads)", ours["fps"], score(truth, ours["faces"])))
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in ours["ms"].items())
-        fer_note = ""
+        print(f"\nend to end on a {args.frames}-frame 640x480 video, one FER2013 test face per frame (120-200 px),")
+        print(f"best of {args.rounds} interleaved rounds (the machine may be shared):")
+        python, fer_note = None, ""
         if args.skip_fer:
             fer_note = "fer: skipped (--skip-fer)"
         else:
@@ -207,18 +205,33 @@ def main() -> None:
             python, status = fer_venv(args.fer_venv)
             if python is None:
                 fer_note = f"fer: could not be installed here, so not compared ({status})"
-            else:
+        best: dict[str, tuple[float, dict, str]] = {}
+        for _ in range(args.rounds):
+            for threads in (1, 2):
+                ours = run_fer_edge(video, model, threads, workdir)
+                name = f"fer-edge run ({ours['backend']}, {threads} thread{'s' if threads > 1 else ''})"
+                stages = ", ".join(f"{k} {v:.1f}" for k, v in ours["ms"].items())
+                if ours["fps"] > best.get(name, (0.0,))[0]:
+                    best[name] = (ours["fps"], score(truth, ours["faces"]), stages)
+            if python is not None:
                 try:
                     theirs = run_fer(python, video)
-                    rows.append((f"fer {theirs['version']} (Haar + TFLite mini-Xception)", theirs["fps"], score(truth, theirs["faces"])))
                 except RuntimeError as exc:
-                    fer_note = f"fer: installed but failed to run: {exc}"
+                    fer_note, python = f"fer: installed but failed to run: {exc}", None
+                    continue
+                name = f"fer {theirs['version']} (Haar + TFLite mini-Xception)"
+                if theirs["fps"] > best.get(name, (0.0,))[0]:
+                    best[name] = (theirs["fps"], score(truth, theirs["faces"]), "")
         print(f"  {'pipeline':<52}{'FPS':>7}{'found':>8}{'acc':>7}{'acc|found':>11}{'spurious':>10}")
-        for name, fps, s in rows:
+        for name, (fps, s, _) in best.items():
             print(f"  {name:<52}{fps:>7.1f}{s['found']:>8.1%}{s['accuracy']:>7.1%}{s['accuracy_found']:>11.1%}{s['spurious']:>10d}")
-        print(f"  fer-edge ms/frame: {stages}")
-        if len(rows) == 2:
-            print(f"  fer-edge / fer FPS: {rows[0][1] / rows[1][1]:.1f}x")
+        for name, (_, _, stages) in best.items():
+            if stages:
+                print(f"  {name} ms/frame: {stages}")
+        fer_rows = [fps for name, (fps, _, _) in best.items() if name.startswith("fer ")]
+        if fer_rows:
+            ours_best = max(fps for name, (fps, _, _) in best.items() if name.startswith("fer-edge"))
+            print(f"  fer-edge (best) / fer FPS: {ours_best / fer_rows[0]:.1f}x")
         if fer_note:
             print(f"  {fer_note}")
 

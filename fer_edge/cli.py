@@ -150,7 +150,7 @@ def run_command(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
     verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
-    threads: Optional[int] = typer.Option(None, "--threads", show_default="CPU cores, at most 4", help="Interpreter threads."),
+    threads: Optional[int] = typer.Option(None, "--threads", show_default="2, or 1 on a single core", help="Interpreter threads (a 48x48 face gains little from more)."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
     from fer_edge.device.runner import run
