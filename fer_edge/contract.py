@@ -30,8 +30,12 @@ PREPROCESSING: dict[str, object] = {
     "id": PREPROCESSING_ID,
     "input": "48x48 grayscale uint8 face crop, values 0..255 as float32, shape (N, 48, 48, 1)",
     "scaling": "inside the model (x / 255)",
-    "face_crop": "square box around the detected face, grown by face_margin on each side",
-    "face_margin": 0.1,
+    "face_crop": "square box around the detected face, grown by face_margin of its side on each side",
+    # OpenCV's frontal Haar box already frames a face as FER2013 crops do (measured on placed
+    # test faces: box side / FER2013 face side = 0.99 +- 0.13). Growing it shrinks the face the
+    # model sees: on 600 placed faces, margin 0.0 agreed with the model on the original crops
+    # 87.8% of the time, margin 0.1 only 79.0%.
+    "face_margin": 0.0,
     "grayscale": "OpenCV COLOR_BGR2GRAY (ITU-R BT.601 luma)",
     "resize": "cv2.INTER_AREA when shrinking, cv2.INTER_LINEAR when enlarging",
 }

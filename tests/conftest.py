@@ -53,3 +53,18 @@ def edge_int8_model() -> Path:
     if not path.is_file():
         pytest.fail(f"shipped model {path} is missing: the runtime tests need it (fer-edge convert writes it)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(fer2013_dir: Path, tmp_path_factory) -> Path:
+    """One real, short training run shared by the train, eval and convert tests.
+
+    1000 images per class, 8 epochs of the tiny net, seed 3 (about 30 s here): enough to beat
+    chance clearly, small enough for CI.
+    """
+    from clitools import fer_edge
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", out,
+             "--limit-per-class", 1000, "--epochs", 8, "--batch-size", 32, "--seed", 3)  # fmt: skip
+    return out

@@ -7,7 +7,6 @@ stop before TensorFlow loads.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,28 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clitools import QUIET_TF, assert_one_line_error, fer_edge
+
 from fer_edge.contract import CLASS_NAMES, INPUT_SHAPE, PREPROCESSING
 from fer_edge.sidecar import read_sidecar
 
-FER_EDGE = [sys.executable, "-m", "fer_edge.cli"]
-QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def fer_edge(*args: object, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run([*FER_EDGE, *map(str, args)], capture_output=True, text=True, env=env or QUIET_TF)
-    if check and result.returncode != 0:
-        raise AssertionError(f"fer-edge {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr + result.stdout
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 def printed_accuracies(stdout: str, mode: str) -> tuple[float, float, float]:
@@ -102,14 +85,6 @@ def test_calibration_is_a_balanced_seeded_sample_fed_as_the_model_sees_it(train_
 
 
 # ------------------------------------------------------------------ a real tiny model (slow)
-
-
-@pytest.fixture(scope="module")
-def tiny_run(fer2013_dir: Path, tmp_path_factory) -> Path:
-    """A real training run that learns something (about 45% on test) in well under a minute."""
-    out = tmp_path_factory.mktemp("convert") / "tiny"
-    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", out, "--limit-per-class", 1000, "--epochs", 8, "--batch-size", 32)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ def test_running_the_pipeline_imports_no_tensorflow_where_a_light_interpreter_ex
         assert report["backend"] == "tflite_runtime" and not report["tensorflow_installed"], report
 
 
-# --- the TensorFlow-free environment, built as device/README-pi.md says ------------------------
+# --- the TensorFlow-free environment, built as the README's Raspberry Pi section says ------------------------
 
 #: What the README tells Pi users to install, after `python3 -m venv --system-site-packages`.
 PIP_INSTALL = ["-e", f"{REPO}[device]", "pytest>=8"]

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
+from clitools import assert_one_line_error, fer_edge
+
 from fer_edge.contract import CLASS_NAMES, Dataset
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.smoothing import box_iou
@@ -72,20 +74,13 @@ def build_video(path: Path, data: Dataset, frames: int = FRAMES, seed: int = SEE
     return PlacedVideo(path, boxes, indices)
 
 
-def fer_edge(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The CLI in a subprocess, with the interpreter running these tests."""
-    return subprocess.run(
-        [sys.executable, "-m", "fer_edge.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
-    )
-
-
 @pytest.fixture(scope="module")
 def placed_video(tmp_path_factory, test_split) -> PlacedVideo:
     return build_video(tmp_path_factory.mktemp("video") / "faces.mp4", test_split)
 
 
 def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_video, edge_int8_model, test_split):
-    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-", check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["frame"] for line in lines] == list(range(FRAMES))
@@ -132,7 +127,7 @@ def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model,
     out_json, out_video = tmp_path / "faces.jsonl", tmp_path / "annotated.mp4"
     done = fer_edge(
         "run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display",
-        "--json", str(out_json), "--record", str(out_video), "--max-frames", "12", "--verbose",
+        "--json", str(out_json), "--record", str(out_video), "--max-frames", "12", "--verbose", check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(out_json.read_text().splitlines()) == 12
@@ -147,7 +142,7 @@ def test_run_on_a_folder_of_images(edge_int8_model, test_split, tmp_path):
     paste_face(frame, test_split.images[0], 200, 120, 180)
     cv2.imwrite(str(tmp_path / "a.png"), frame)
     cv2.imwrite(str(tmp_path / "b.png"), np.full((240, 320, 3), 110, np.uint8))
-    done = fer_edge("run", "--camera", str(tmp_path), "--model", str(edge_int8_model))
+    done = fer_edge("run", "--camera", str(tmp_path), "--model", str(edge_int8_model), check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "frame 0" in done.stdout and "frame 1 (1.00 s): no face" in done.stdout
     assert "note: no preview window" in done.stdout  # headless OpenCV here: falls back, says so
@@ -168,15 +163,6 @@ def test_ctrl_c_or_systemctl_stop_ends_the_run_with_its_summary(placed_video, ed
     assert len((first + rest).splitlines()) < FRAMES
 
 
-def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr + done.stdout
-    assert len(errors) == 1, done.stderr
-    for word in words:
-        assert word in errors[0], errors[0]
-
-
 @pytest.fixture
 def corrupt_video(tmp_path) -> Path:
     path = tmp_path / "corrupt.mp4"
@@ -185,45 +171,45 @@ def corrupt_video(tmp_path) -> Path:
 
 
 def test_camera_that_cannot_be_opened(edge_int8_model):
-    assert_one_line_error(fer_edge("run", "--camera", "57", "--model", str(edge_int8_model), "--no-display"), "camera 57")
+    assert_one_line_error(fer_edge("run", "--camera", "57", "--model", str(edge_int8_model), "--no-display", check=False), "camera 57")
 
 
 def test_missing_video(edge_int8_model, tmp_path):
     missing = tmp_path / "missing.mp4"
-    assert_one_line_error(fer_edge("run", "--camera", str(missing), "--model", str(edge_int8_model), "--no-display"), "no such file")
+    assert_one_line_error(fer_edge("run", "--camera", str(missing), "--model", str(edge_int8_model), "--no-display", check=False), "no such file")
 
 
 def test_corrupt_video(edge_int8_model, corrupt_video):
-    done = fer_edge("run", "--camera", str(corrupt_video), "--model", str(edge_int8_model), "--no-display")
+    done = fer_edge("run", "--camera", str(corrupt_video), "--model", str(edge_int8_model), "--no-display", check=False)
     assert_one_line_error(done, str(corrupt_video), "cannot open as a video")
 
 
 def test_truncated_video(placed_video, edge_int8_model, tmp_path):
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(placed_video.path.read_bytes()[:40_000])  # mp4v keeps its index at the end
-    done = fer_edge("run", "--camera", str(truncated), "--model", str(edge_int8_model), "--no-display")
+    done = fer_edge("run", "--camera", str(truncated), "--model", str(edge_int8_model), "--no-display", check=False)
     assert_one_line_error(done, str(truncated))
 
 
 def test_model_with_the_wrong_input_shape(placed_video):
     wrong = REPO / "tests" / "data" / "wrong-input-32x32x3.tflite"  # a 1.5 KB random-weight model
-    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(wrong), "--no-display")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(wrong), "--no-display", check=False)
     assert_one_line_error(done, "(32, 32, 3)", "(48, 48, 1)")
 
 
 def test_model_that_is_not_a_tflite_file(placed_video, tmp_path):
     fake = tmp_path / "fake.tflite"
     fake.write_text("not a model\n")
-    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(fake), "--no-display")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(fake), "--no-display", check=False)
     assert_one_line_error(done, "not a valid TFLite model")
 
 
 def test_missing_model(placed_video, tmp_path):
-    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path / "none.tflite"), "--no-display")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path / "none.tflite"), "--no-display", check=False)
     assert_one_line_error(done, "model file not found")
 
 
 @pytest.mark.parametrize("option", [["--max-frames", "0"], ["--threads", "0"]])
 def test_bad_numbers(placed_video, edge_int8_model, option):
-    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *option)
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *option, check=False)
     assert_one_line_error(done, option[0])

@@ -1,0 +1,34 @@
+"""Running ``fer-edge`` the way a user does, for every test file: a subprocess and its one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The CLI with the interpreter running the tests (so the device venv tests its own install).
+FER_EDGE = [sys.executable, "-m", "fer_edge.cli"]
+#: TensorFlow's C++ start-up lines would bury the output a test reads.
+QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def fer_edge(*args: object, check: bool = True, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``fer-edge ARGS`` from the repository root; with ``check``, a failure shows its output."""
+    result = subprocess.run(
+        [*FER_EDGE, *map(str, args)], capture_output=True, text=True, env=env or QUIET_TF, timeout=timeout, cwd=REPO_ROOT
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"fer-edge {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """A user error: non-zero exit, no traceback, exactly one ``error:`` line holding each fragment."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
