@@ -3,7 +3,7 @@
 The cascade works out of the box with the declared dependencies (opencv-python-headless<5 ships
 ``cv2.data.haarcascades``; 5.x dropped it), needs no download and runs at camera rate on a Pi when
 the frame is shrunk first: detection cost grows with pixels, and faces at webcam distance stay
-well above the cascade's 24x24 window at 320 px wide.
+above the cascade's 24x24 window at 240 px wide.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 from fer_edge.errors import FerEdgeError
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
+#: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
+DEFAULT_DETECT_WIDTH = 240
 
 #: Where the cascade is looked for after ``cv2.data``: beside this module, then Debian's opencv-data.
 CASCADE_DIRS: tuple[Path, ...] = (
@@ -44,22 +46,29 @@ class HaarFaceDetector:
     """Face boxes ``(x, y, w, h)`` in full-frame pixels from a grayscale frame.
 
     ``detect_width`` is the width the frame is shrunk to before the cascade runs (never enlarged);
-    ``min_face`` is the smallest face searched for, in pixels of that shrunken frame (28 at 320 px
-    is 56 px in a 640x480 frame: a face about 2 m from a webcam).
+    ``min_face`` is the smallest face searched for, in pixels of that shrunken frame (24, the
+    cascade's own window, at 240 px is 64 px in a 640x480 frame: a face about 1.5 m from a webcam;
+    raise ``detect_width`` for farther faces, at a cost in time).
 
-    Defaults measured on 250 real FER2013 faces (120-200 px) in 640x480 frames: scale step 1.15
-    and 28 px found 72.8% in 10 ms per frame; 1.1 and 24 px found 74.4% in 15 ms; the full frame
-    with ``fer``'s settings (1.1, 50 px) found 74.0% in 26 ms, with 12 false faces against 0.
+    Defaults from a sweep on 300 real FER2013 test faces (120-200 px) in 640x480 frames
+    (benchmarks/bench_runtime.py's video, seed 1; x86 VM with nothing else running). Detection
+    is most of a frame's time, so the default trades a few faces for speed:
+      240 px, scale 1.2, 4 neighbours: 73.7% found,  3.5 ms, 0 false faces (default)
+      320 px, scale 1.1, 5 neighbours: 79.0% found,  8.1 ms, 1 false face
+      160 px, scale 1.1, 5 neighbours: 63.0% found,  2.6 ms
+      640 px (the whole frame) with ``fer``'s settings (1.1, 50 px): 77.3% found, 13.9 ms, 7 false
     """
 
     def __init__(
         self,
-        detect_width: int = 320,
-        scale_factor: float = 1.15,
-        min_neighbors: int = 5,
-        min_face: int = 28,
+        detect_width: int = DEFAULT_DETECT_WIDTH,
+        scale_factor: float = 1.2,
+        min_neighbors: int = 4,
+        min_face: int = 24,
         cascade_path: str | Path | None = None,
     ) -> None:
+        if detect_width < 2 * min_face:
+            raise FerEdgeError(f"--detect-width {detect_width}: must be at least {2 * min_face} px")
         self.detect_width = detect_width
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors

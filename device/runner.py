@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.detector import HaarFaceDetector
+from fer_edge.device.detector import DEFAULT_DETECT_WIDTH, HaarFaceDetector
 from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
 from fer_edge.device.pipeline import FacePipeline
 from fer_edge.device.results import RunSummary
@@ -112,6 +112,7 @@ def run(
     smooth: bool | None = None,
     verbose: bool = False,
     threads: int | None = None,
+    detect_width: int = DEFAULT_DETECT_WIDTH,
     retry_s: float = RETRY_SECONDS,
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
@@ -132,7 +133,7 @@ def run(
     threads = threads or default_threads()
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads)
-    detector = HaarFaceDetector()
+    detector = HaarFaceDetector(detect_width=detect_width)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)
     smooth = source.live if smooth is None else smooth
     pipeline = FacePipeline(classifier, detector, FaceSmoother() if smooth else None)

@@ -151,6 +151,7 @@ def run_command(
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
     verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
     threads: Optional[int] = typer.Option(None, "--threads", show_default="2, or 1 on a single core", help="Interpreter threads (a 48x48 face gains little from more)."),
+    detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="Width frames are shrunk to for face detection: larger finds smaller, farther faces, more slowly."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
     from fer_edge.device.runner import run
@@ -165,6 +166,7 @@ def run_command(
         smooth=smooth,
         verbose=verbose,
         threads=threads,
+        **({"detect_width": detect_width} if detect_width is not None else {}),
     )
 
 
