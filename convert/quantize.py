@@ -25,7 +25,7 @@ import numpy as np
 
 from fer_edge.contract import NUM_CLASSES, Dataset, to_model_input
 from fer_edge.errors import FerEdgeError
-from fer_edge.train.pipeline import subset_per_class
+from fer_edge.splits import subset_per_class
 
 #: Conversion modes, as named by ``fer-edge convert --int8|--float16|--dynamic``.
 MODES: tuple[str, ...] = ("int8", "float16", "dynamic")
@@ -52,7 +52,7 @@ class CalibrationSample:
             "seed": self.seed,
             "source": str(Path(self.source).resolve()),
             "split": self.split,
-            "sampling": "class-balanced, seeded (fer_edge.train.pipeline.subset_per_class)",
+            "sampling": "class-balanced, seeded (fer_edge.splits.subset_per_class)",
         }
 
 

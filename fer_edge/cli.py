@@ -118,14 +118,15 @@ def train(
 def evaluate_command(
     model: Path = typer.Argument(..., help="A .keras or .tflite model."),
     data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
-    split: str = typer.Option("test", "--split", help="Folder: train or test. CSV: train (Training), test (PublicTest), private (PrivateTest)."),
+    split: str = typer.Option("test", "--split", help="Folder: train or test. CSV: train (Training), test (PublicTest), private (PrivateTest). Either: val, the part of train/ the model's training run held out (from its sidecar or run.json) - choose settings there, not on test."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON to this file ('-' for stdout)."),
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the confusion matrix into this PNG."),
+    test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says (off without one)", help="Average each face with its mirror image."),
 ) -> None:
     """Evaluate a model: per-class precision, recall, F1, accuracy, macro and weighted averages."""
     from fer_edge.evaluate import evaluate
 
-    report = evaluate(model, data, split)
+    report = evaluate(model, data, split, test_time_flip=test_time_flip)
     payload = report.to_dict()
     if str(json_out) == "-":
         typer.echo(json.dumps(payload, indent=2))

@@ -7,6 +7,7 @@ no per-image Python loop. TensorFlow is imported only for ``.keras`` models, so 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from fer_edge.contract import Dataset, to_model_input
 from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.metrics import EvalReport, report_from_predictions
+from fer_edge.sidecar import read_sidecar
+from fer_edge.splits import validation_split
 
 KERAS_SUFFIXES = (".keras", ".h5")
 
@@ -34,25 +37,74 @@ def load_keras_model(path: str | os.PathLike[str]):
         raise FerEdgeError(f"{path}: cannot load Keras model ({reason[:200]})") from None
 
 
-def predict_probs(model_path: str | os.PathLike[str], images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (N, 7) of a saved model for uint8 faces (N, 48, 48)."""
+def predict_probs(
+    model_path: str | os.PathLike[str], images: np.ndarray, batch_size: int = 256, test_time_flip: bool | None = None
+) -> np.ndarray:
+    """Class probabilities (N, 7) of a saved model for uint8 faces (N, 48, 48).
+
+    ``test_time_flip=None`` follows the model's sidecar (off without one); with it on, each face
+    and its mirror image are scored and averaged, as the Pi runtime then does.
+    """
     path = Path(model_path)
     suffix = path.suffix.lower()
     if suffix == ".tflite":
         from fer_edge.device.classifier import TFLiteClassifier
 
-        return TFLiteClassifier(path).predict(images, batch_size=batch_size)
+        return TFLiteClassifier(path, test_time_flip=test_time_flip).predict(images, batch_size=batch_size)
     if suffix in KERAS_SUFFIXES:
+        if test_time_flip is None:
+            card = read_sidecar(path, required=False)
+            test_time_flip = bool(card and card.get("test_time_flip", False))
         model = load_keras_model(path)
-        return np.asarray(model.predict(to_model_input(images), batch_size=batch_size, verbose=0), dtype=np.float32)
+        x = to_model_input(images)
+        probs = model.predict(x, batch_size=batch_size, verbose=0)
+        if test_time_flip:
+            probs = (probs + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+        return np.asarray(probs, dtype=np.float32)
     raise FerEdgeError(f"{path}: unknown model type {suffix!r}; expected .keras or .tflite")
+
+
+def training_config(model_path: str | os.PathLike[str]) -> dict:
+    """The settings a model was trained with: its sidecar's, else the run.json of the run folder it is in."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise FerEdgeError(f"{path}: model file not found")
+    card = read_sidecar(path, required=False)
+    if card and card.get("training", {}).get("config"):
+        return card["training"]["config"]
+    run_file = path.parent / "run.json"
+    if run_file.is_file():
+        try:
+            return json.loads(run_file.read_text())["config"]
+        except (OSError, ValueError, KeyError):
+            raise FerEdgeError(f"{run_file}: unreadable run.json") from None
+    raise FerEdgeError(f"{path}: --split val needs the model's training settings (a sidecar, or run.json beside it)")
+
+
+def load_eval_split(model_path: str | os.PathLike[str], data: str | os.PathLike[str], split: str) -> Dataset:
+    """A split to evaluate on; ``val`` is rebuilt from train/ exactly as the model's training run carved it."""
+    if split != "val":
+        return load_split(data, split)
+    config = training_config(model_path)
+    return validation_split(
+        load_split(data, "train"),
+        val_fraction=float(config.get("val_fraction", 0.1)),
+        seed=int(config.get("seed", 0)),
+        limit_per_class=config.get("limit_per_class"),
+    )
 
 
 def evaluate_predictions(probs: np.ndarray, data: Dataset, model: str = "") -> EvalReport:
     return report_from_predictions(data.labels, probs.argmax(axis=1), model=model, data=f"{data.source} [{data.split}]")
 
 
-def evaluate(model_path: str | os.PathLike[str], data: str | os.PathLike[str] | Dataset, split: str = "test") -> EvalReport:
-    """Evaluate a saved model on a split of a FER2013 folder root or CSV."""
-    dataset = data if isinstance(data, Dataset) else load_split(data, split)
-    return evaluate_predictions(predict_probs(model_path, dataset.images), dataset, model=str(model_path))
+def evaluate(
+    model_path: str | os.PathLike[str],
+    data: str | os.PathLike[str] | Dataset,
+    split: str = "test",
+    test_time_flip: bool | None = None,
+) -> EvalReport:
+    """Evaluate a saved model on a split (``train``, ``test``, ``private`` or ``val``) of a FER2013 folder root or CSV."""
+    dataset = data if isinstance(data, Dataset) else load_eval_split(model_path, data, split)
+    probs = predict_probs(model_path, dataset.images, test_time_flip=test_time_flip)
+    return evaluate_predictions(probs, dataset, model=str(model_path))

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from clitools import FER_EDGE, QUIET_TF, assert_one_line_error, fer_edge
@@ -141,3 +142,25 @@ def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path
     run = json.loads((out / "run.json").read_text())
     assert len(run["commands"]) == 2 and run["commands"][1].endswith("--resume")
     assert (out / "model.keras").is_file() and run["epochs_run"] == 5
+
+
+@pytest.mark.slow
+def test_eval_on_the_validation_split_rebuilds_the_runs_own(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    run = json.loads((tiny_run / "run.json").read_text())
+    fer_edge("eval", tiny_run / "model.keras", "--data", fer2013_dir, "--split", "val", "--json", tmp_path / "val.json")
+    report = json.loads((tmp_path / "val.json").read_text())
+    assert report["n"] == run["data"]["val_images"]
+    # The best epoch was picked on this very split: the same faces give the same accuracy
+    # (up to the bfloat16 arithmetic the run validated with).
+    assert report["accuracy"] == pytest.approx(run["best_monitor"]["val_accuracy"], abs=0.01)
+
+
+@pytest.mark.slow
+def test_eval_with_test_time_flip_scores_faces_and_mirrors(tiny_run: Path, test_split, tmp_path: Path) -> None:
+    from fer_edge.evaluate import predict_probs
+
+    faces = test_split.images[:64]
+    plain = predict_probs(tiny_run / "model.keras", faces, test_time_flip=False)
+    mirrored = predict_probs(tiny_run / "model.keras", faces[:, :, ::-1], test_time_flip=False)
+    flipped = predict_probs(tiny_run / "model.keras", faces, test_time_flip=True)
+    np.testing.assert_allclose(flipped, (plain + mirrored) / 2, atol=1e-5)

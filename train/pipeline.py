@@ -11,34 +11,6 @@ import numpy as np
 from fer_edge.contract import NUM_CLASSES, Dataset, to_model_input
 
 
-def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a seeded split that keeps each class's share in both parts.
-
-    The validation part is what epochs and settings are chosen on, so ``test/`` is never seen
-    until the final report.
-    """
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    rng = np.random.default_rng(seed)
-    train_idx: list[np.ndarray] = []
-    val_idx: list[np.ndarray] = []
-    for label in range(NUM_CLASSES):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        n_val = int(round(len(members) * val_fraction))
-        val_idx.append(members[:n_val])
-        train_idx.append(members[n_val:])
-    return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
-
-
-def subset_per_class(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """Seeded indices of at most ``per_class`` images of each class (quick runs, calibration)."""
-    rng = np.random.default_rng(seed)
-    picked = [
-        rng.permutation(np.flatnonzero(labels == label))[:per_class] for label in range(NUM_CLASSES)
-    ]
-    return np.sort(np.concatenate(picked))
-
-
 def augmentation_layers(kind: str, seed: int) -> list:
     """Batch-wise random transforms; geometric ones keep the face filling the frame as FER2013 does.
 

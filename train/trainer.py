@@ -34,7 +34,8 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import Recipe, get_architecture
-from fer_edge.train.pipeline import make_datasets, stratified_split, subset_per_class
+from fer_edge.splits import training_indices
+from fer_edge.train.pipeline import make_datasets
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "one-device")
@@ -267,11 +268,9 @@ def train(
 
     full = load_split(config.data, "train")
     test = load_split(config.data, "test")
-    indices = np.arange(len(full))
-    if config.limit_per_class:
-        indices = subset_per_class(full.labels, config.limit_per_class, config.seed)
-    train_idx, val_idx = stratified_split(full.labels[indices], config.val_fraction, config.seed)
-    train_idx, val_idx = indices[train_idx], indices[val_idx]
+    train_idx, val_idx = training_indices(
+        full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class
+    )
     train_ds, val_ds = make_datasets(
         full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment, seed=config.seed + state.get("epoch", 0)
     )
