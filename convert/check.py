@@ -10,10 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
-from fer_edge.contract import Dataset, to_model_input
-from fer_edge.evaluate import evaluate_predictions
+from fer_edge.contract import Dataset
+from fer_edge.evaluate import evaluate_predictions, keras_probs
 from fer_edge.metrics import EvalReport
 
 #: Default ``--tolerance``: the most accuracy (in percentage points) conversion may cost.
@@ -57,17 +56,6 @@ class Comparison:
             "tolerance_points": self.tolerance,
             "accepted": self.accepted,
         }
-
-
-def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:
-    """Float probabilities of a loaded Keras model, averaged with the mirror image as the runtime does."""
-    x = to_model_input(images)
-    if test_time_flip:
-        x = np.concatenate([x, x[:, :, ::-1]])
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-    if test_time_flip:
-        probs = (probs[: len(images)] + probs[len(images) :]) / 2
-    return probs
 
 
 def compare(

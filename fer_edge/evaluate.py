@@ -37,6 +37,17 @@ def load_keras_model(path: str | os.PathLike[str]):
         raise FerEdgeError(f"{path}: cannot load Keras model ({reason[:200]})") from None
 
 
+def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:
+    """Float probabilities of a loaded Keras model, averaged with the mirror image as the runtime does."""
+    x = to_model_input(images)
+    if test_time_flip:
+        x = np.concatenate([x, x[:, :, ::-1]])
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if test_time_flip:
+        probs = (probs[: len(images)] + probs[len(images) :]) / 2
+    return probs
+
+
 def predict_probs(
     model_path: str | os.PathLike[str], images: np.ndarray, batch_size: int = 256, test_time_flip: bool | None = None
 ) -> np.ndarray:
@@ -55,12 +66,7 @@ def predict_probs(
         if test_time_flip is None:
             card = read_sidecar(path, required=False)
             test_time_flip = bool(card and card.get("test_time_flip", False))
-        model = load_keras_model(path)
-        x = to_model_input(images)
-        probs = model.predict(x, batch_size=batch_size, verbose=0)
-        if test_time_flip:
-            probs = (probs + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-        return np.asarray(probs, dtype=np.float32)
+        return keras_probs(load_keras_model(path), images, test_time_flip, batch_size)
     raise FerEdgeError(f"{path}: unknown model type {suffix!r}; expected .keras or .tflite")
 
 

@@ -62,7 +62,7 @@ def fresh_report(path: Path, data_root: Path, test_time_flip: bool) -> EvalRepor
 
         probs = TFLiteClassifier(path, test_time_flip=test_time_flip).predict(test.images)
     else:
-        from fer_edge.convert.check import keras_probs
+        from fer_edge.evaluate import keras_probs
 
         probs = keras_probs(load_keras_model(path), test.images, test_time_flip)
     return evaluate_predictions(probs, test, model=str(path))
