@@ -24,7 +24,7 @@ from fer_edge.convert.tensors import TFLiteTensors, read_tensors
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
-from fer_edge.sidecar import read_sidecar, sidecar_path, write_sidecar
+from fer_edge.sidecar import sidecar_path, training_provenance, write_sidecar
 
 
 class ConversionRefused(FerEdgeError):
@@ -67,21 +67,6 @@ def convert_command(model: Path, mode: str, data: Path, out: Path, calibration_s
     if confusion is not None:
         args += ["--confusion", str(confusion)]
     return shlex.join(args)
-
-
-def training_provenance(model_path: Path) -> tuple[dict | None, list[str]]:
-    """How the float model was made: from its own sidecar, else from the training run folder it sits in."""
-    card = read_sidecar(model_path, required=False)
-    if card is not None:
-        return card.get("training"), list(card.get("commands", []))
-    run_file = model_path.parent / "run.json"
-    if run_file.is_file():
-        try:
-            run = json.loads(run_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise FerEdgeError(f"{run_file}: unreadable training record ({exc}); fix or remove it") from None
-        return run, list(run.get("commands", []))
-    return None, []
 
 
 def file_sha256(path: Path) -> str:

@@ -7,7 +7,6 @@ no per-image Python loop. TensorFlow is imported only for ``.keras`` models, so 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from fer_edge.contract import Dataset, to_model_input
 from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.metrics import EvalReport, report_from_predictions
-from fer_edge.sidecar import read_sidecar
+from fer_edge.sidecar import read_sidecar, training_provenance
 from fer_edge.splits import validation_split
 
 KERAS_SUFFIXES = (".keras", ".h5")
@@ -75,16 +74,10 @@ def training_config(model_path: str | os.PathLike[str]) -> dict:
     path = Path(model_path)
     if not path.is_file():
         raise FerEdgeError(f"{path}: model file not found")
-    card = read_sidecar(path, required=False)
-    if card and card.get("training", {}).get("config"):
-        return card["training"]["config"]
-    run_file = path.parent / "run.json"
-    if run_file.is_file():
-        try:
-            return json.loads(run_file.read_text())["config"]
-        except (OSError, ValueError, KeyError):
-            raise FerEdgeError(f"{run_file}: unreadable run.json") from None
-    raise FerEdgeError(f"{path}: --split val needs the model's training settings (a sidecar, or run.json beside it)")
+    training, _ = training_provenance(path)
+    if not training or not training.get("config"):
+        raise FerEdgeError(f"{path}: --split val needs the model's training settings (a sidecar, or run.json beside it)")
+    return training["config"]
 
 
 def load_eval_split(model_path: str | os.PathLike[str], data: str | os.PathLike[str], split: str) -> Dataset:

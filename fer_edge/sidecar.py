@@ -73,3 +73,19 @@ def write_sidecar(model_path: str | os.PathLike[str], card: dict) -> Path:
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def training_provenance(model_path: str | os.PathLike[str]) -> tuple[dict | None, list[str]]:
+    """How the float model was made: from its own sidecar, else from the training run folder it sits in."""
+    model_path = Path(model_path)
+    card = read_sidecar(model_path, required=False)
+    if card is not None:
+        return card.get("training"), list(card.get("commands", []))
+    run_file = model_path.parent / "run.json"
+    if run_file.is_file():
+        try:
+            run = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise FerEdgeError(f"{run_file}: unreadable training record ({exc}); fix or remove it") from None
+        return run, list(run.get("commands", []))
+    return None, []
