@@ -57,6 +57,7 @@ def train(
     arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), seed (the reference CNN), tiny (tests)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change; --epochs at or below the epochs done just exports the best model so far)."),
+    restore_from: Optional[Path] = typer.Option(None, "--restore-from", help="Continue the run a shipped .keras model came from, at its best epoch, in a new --out (for a lost run folder); --epochs gives the run's full length."),
     seed: int = typer.Option(0, "--seed", help="Seed for the validation split, initialisation and augmentation."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of train/ held out (stratified) to choose the best epoch."),
     limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
@@ -92,10 +93,19 @@ def train(
         monitor=monitor,
         patience=patience,
     )
-    if resume:
+    if resume or restore_from:
+        flag = "--resume" if resume else "--restore-from"
         changed = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None and name != "epochs"]
         if changed:
-            raise FerEdgeError(f"{', '.join(changed)} cannot change on --resume: a run keeps the settings it started with (only --epochs may)")
+            raise FerEdgeError(f"{', '.join(changed)} cannot change on {flag}: a run keeps the settings it started with (only --epochs may)")
+    if resume and restore_from:
+        raise FerEdgeError("--resume and --restore-from exclude each other: --restore-from starts a new run folder, --resume continues one")
+    if restore_from:
+        from fer_edge.train.restore import restore_run
+
+        if out is None:
+            raise FerEdgeError("--restore-from needs --out: the new folder the restored run continues in")
+        restore_run(restore_from, out, epochs=epochs)
     recipe = get_architecture(arch).recipe.overridden(**overrides)
     if recipe.monitor not in ("val_loss", "val_accuracy"):
         raise FerEdgeError(f"--monitor {recipe.monitor!r} is not one of val_loss, val_accuracy")
@@ -111,7 +121,8 @@ def train(
         strategy=strategy,
         command=cli_command(),
     )
-    run_training(config, resume=resume, resume_epochs=epochs if resume else None)
+    continues = resume or restore_from is not None
+    run_training(config, resume=continues, resume_epochs=epochs if continues else None)
 
 
 @app.command("eval")

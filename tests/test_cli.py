@@ -164,3 +164,51 @@ def test_eval_with_test_time_flip_scores_faces_and_mirrors(tiny_run: Path, test_
     mirrored = predict_probs(tiny_run / "model.keras", faces[:, :, ::-1], test_time_flip=False)
     flipped = predict_probs(tiny_run / "model.keras", faces, test_time_flip=True)
     np.testing.assert_allclose(flipped, (plain + mirrored) / 2, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_lost_run_continues_from_its_shipped_model(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    """--restore-from rebuilds the run folder at the shipped weights' epoch, schedule included."""
+    import keras
+
+    from fer_edge.convert.ship import ship_keras
+    from fer_edge.train.restore import restore_run
+
+    shipped = tmp_path / "models" / "tiny.keras"
+    ship_keras(tiny_run, shipped)
+    run = json.loads((tiny_run / "run.json").read_text())
+    best = run["best_epoch"]
+
+    out = tmp_path / "restored"
+    restore_run(shipped, out, epochs=10)
+    restored = keras.models.load_model(out / "checkpoints" / "last.keras")
+    original = keras.models.load_model(shipped)
+    for got, want in zip(restored.get_weights(), original.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    steps_per_epoch = run["data"]["train_images"] // run["config"]["recipe"]["batch_size"]
+    assert int(restored.optimizer.iterations.numpy()) == best * steps_per_epoch
+    assert json.loads((out / "checkpoints" / "state.json").read_text())["epoch"] == best
+    assert len((out / "history.csv").read_text().strip().splitlines()) == 1 + best
+
+    again = fer_edge("train", "--out", out, "--restore-from", shipped, "--epochs", 10, check=False)
+    assert_one_line_error(again, "already holds a run", "--resume")
+
+    continued = tmp_path / "continued"
+    printed = fer_edge("train", "--out", continued, "--restore-from", shipped, "--epochs", 10).stdout
+    assert f"resuming {continued} after epoch {best} of 10" in printed
+    record = json.loads((continued / "run.json").read_text())
+    assert record["restored_from"]["epoch"] == best and record["epochs_run"] == 10
+    assert record["commands"][:-1] == run["commands"] and "--restore-from" in record["commands"][-1]
+    epochs_logged = [int(line.split(",")[0]) for line in (continued / "history.csv").read_text().splitlines()[1:]]
+    assert epochs_logged == list(range(10))
+
+
+def test_restoring_needs_a_shipped_model_with_its_training_record(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.keras"
+    bare.write_bytes(b"PK")
+    result = fer_edge("train", "--out", tmp_path / "r", "--restore-from", bare, check=False)
+    assert_one_line_error(result, "bare.json: sidecar not found")
+    no_out = fer_edge("train", "--restore-from", bare, check=False)
+    assert_one_line_error(no_out, "--restore-from needs --out")
+    both = fer_edge("train", "--out", tmp_path / "r", "--restore-from", bare, "--resume", check=False)
+    assert_one_line_error(both, "exclude each other")

@@ -1,0 +1,109 @@
+"""Rebuild a training run's restart point from a shipped model, when the run folder itself is gone.
+
+A CPU run spans sessions, and a session may come back on a fresh machine without the run folder.
+A shipped ``.keras`` still carries what the run needs to go on: its sidecar holds the run's
+``run.json`` (architecture, recipe, seed, data split) and its training log, and the model holds
+the weights of the run's best epoch. ``restore_run`` turns that back into a run folder at that
+epoch, so ``fer-edge train --restore-from MODEL.keras`` continues the same run: the same
+validation split, the learning-rate schedule at the step it had reached, the log up to that
+epoch. One thing is not in a shipped model and is rebuilt from zero: the optimizer's momentum
+buffers (SGD momentum 0.9 refills them within a few dozen steps). ``run.json`` records the
+restore, so the sidecars of what it makes say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from fer_edge.errors import FerEdgeError
+from fer_edge.sidecar import read_sidecar
+
+
+def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
+    """The shipped model's run record, the epoch its weights are from, and its training log."""
+    if not model_path.is_file() or model_path.suffix.lower() != ".keras":
+        raise FerEdgeError(f"{model_path}: --restore-from needs a shipped .keras model with its sidecar")
+    card = read_sidecar(model_path)
+    run = card.get("training") if card else None
+    if not isinstance(run, dict) or "config" not in run or not run.get("best_epoch"):
+        raise FerEdgeError(f"{model_path.with_suffix('.json')}: no training record with a best_epoch; only a model shipped from a fer-edge train run can be restored")
+    log_name = (card.get("files") or {}).get("training_log")
+    log = model_path.with_name(log_name) if log_name else None
+    return run, int(run["best_epoch"]), log if log is not None and log.is_file() else None
+
+
+def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) -> None:
+    """Write a run folder in ``out`` that ``train(..., resume=True)`` continues after the model's epoch.
+
+    ``epochs`` is the run's planned length, which sets the cosine schedule: give the length the
+    run started with (its first command's), since an exported snapshot records its shorter cap.
+    """
+    import keras
+
+    from fer_edge.dataset import load_split
+    from fer_edge.evaluate import load_keras_model
+    from fer_edge.splits import training_indices
+    from fer_edge.train.architectures import get_architecture
+    from fer_edge.train.trainer import TrainConfig, make_optimizer, resolve_precision, write_json
+
+    model_path, out = Path(model_path), Path(out)
+    run, epoch, log = restorable_record(model_path)
+    if (out / "checkpoints" / "last.keras").exists():
+        raise FerEdgeError(f"{out}: already holds a run; continue it with --resume, or choose another --out")
+    config = TrainConfig.from_dict(run["config"])
+    recipe = config.recipe.overridden(epochs=epochs)
+    if epoch >= recipe.epochs:
+        raise FerEdgeError(f"{model_path}: its weights are from epoch {epoch}, already at --epochs {recipe.epochs}; give the run's full length with --epochs")
+    config = replace(config, recipe=recipe, out=str(out), command="")
+
+    full = load_split(config.data, "train")
+    train_idx, _ = training_indices(full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class)
+    steps_per_epoch = len(train_idx) // recipe.batch_size
+
+    keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
+    model = get_architecture(config.arch).build()
+    try:
+        model.set_weights(load_keras_model(model_path).get_weights())
+    except ValueError as exc:
+        raise FerEdgeError(f"{model_path}: its weights do not fit --arch {config.arch} of its training record ({str(exc)[:120]})") from None
+    model.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(epoch * steps_per_epoch)
+
+    checkpoints = out / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    model.save_weights(checkpoints / "best.weights.h5")
+    model.save(checkpoints / "last.tmp.keras")
+
+    best_value = (run.get("best_monitor") or {}).get(recipe.monitor)
+    seconds = float(run.get("train_seconds") or 0.0) * epoch / max(int(run.get("epochs_run") or epoch), 1)
+    if log is not None:
+        lines = log.read_text().splitlines(keepends=True)
+        kept = lines[:1] + [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < epoch]
+        (out / "history.csv").write_text("".join(kept))
+    restored = {
+        "model": str(model_path.resolve()),
+        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+        "epoch": epoch,
+        "optimizer": f"weights and learning-rate schedule restored at step {epoch * steps_per_epoch}; momentum buffers restarted from zero",
+        "train_seconds_before": round(seconds, 1),
+        "restored_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    record = {k: v for k, v in run.items() if k not in ("finished", "epochs_run", "best_epoch", "best_monitor", "stopped_early", "train_seconds")}
+    # train(..., resume=True) appends the command that continues from here.
+    record.update(config=config.to_dict(), restored_from=restored, commands=list(run.get("commands", [])))
+    write_json(out / "run.json", record)
+    shutil.move(checkpoints / "last.tmp.keras", checkpoints / "last.keras")
+    write_json(
+        checkpoints / "state.json",
+        {"epoch": epoch, "best_value": best_value, "best_epoch": epoch, "wait": 0, "train_seconds": seconds},
+    )
+    print(f"restored {out} at epoch {epoch} of {recipe.epochs} from {model_path} ({steps_per_epoch} steps per epoch)")
