@@ -60,9 +60,12 @@ def copy_file(source: Path, dest: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
+def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str], *, with_weights: bool = True) -> Path:
     """Copy ``run_dir/model.keras`` to ``dest`` (a ``.keras`` path) with its training files, and write its sidecar.
 
+    ``with_weights=False`` ships the record without the model file: for a reference model (the
+    ``seed`` reproduction) whose metrics belong in the README beside ours but whose 54 MB of
+    weights nobody deploys. Its sidecar's ``size_bytes`` is then the size the model would have.
     Returns the sidecar's path (``dest`` with ``.json``).
     """
     from fer_edge.convert.converter import check_model_shape
@@ -78,7 +81,10 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
     model_input, model_output = keras_tensors(model)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    copy_file(run_dir / "model.keras", dest)
+    if with_weights:
+        copy_file(run_dir / "model.keras", dest)
+    else:
+        dest.unlink(missing_ok=True)  # a stale model beside a metrics-only sidecar would be tested against it
     files: dict[str, str] = {}
     for name, suffix in RUN_FILES.items():
         if (run_dir / name).is_file():
@@ -94,8 +100,8 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
         "test_time_flip": False,  # metrics.json scores each face once, as fer-edge train does
         "metrics": {"test": {k: v for k, v in metrics.items() if k != "split"}},
         "data": {"test": run.get("data", {}).get("source"), "split": "test"},
-        "size_bytes": dest.stat().st_size,
-        "source": {"run": str(run_dir.resolve())},
+        "size_bytes": (run_dir / "model.keras").stat().st_size,
+        "source": {"run": str(run_dir.resolve()), "weights_shipped": with_weights},
         "training": run,
         "commands": list(run.get("commands", [])),
         "files": files,

@@ -244,6 +244,22 @@ def test_shipping_a_run_writes_the_float_sidecar(shipped_layout: Path, tiny_run:
     assert int8["source"]["model"] == "edge.keras"
 
 
+@pytest.mark.slow
+def test_a_reference_run_ships_its_record_without_its_weights(tiny_run: Path, tmp_path: Path) -> None:
+    from fer_edge.convert.ship import ship_keras
+    from fer_edge.results_table import render
+
+    models = tmp_path / "models"
+    sidecar = ship_keras(tiny_run, models / "seed" / "seed.keras", with_weights=False)
+    assert not (models / "seed" / "seed.keras").exists()
+    card = json.loads(sidecar.read_text())
+    assert card["source"]["weights_shipped"] is False
+    assert card["size_bytes"] == (tiny_run / "model.keras").stat().st_size
+    assert card["metrics"]["test"]["accuracy"] == json.loads((tiny_run / "metrics.json").read_text())["accuracy"]
+    assert (models / "seed" / card["files"]["training_log"]).is_file()
+    assert "`seed/seed.keras` (metrics only, weights not shipped)" in render(models)
+
+
 def run_shipped_model_tests(models: Path, fer2013_dir: Path) -> subprocess.CompletedProcess:
     env = {**QUIET_TF, "FER_EDGE_MODELS": str(models), "FER2013_DIR": str(fer2013_dir)}
     return subprocess.run(
