@@ -48,7 +48,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     from fer_edge.evaluate import load_keras_model
     from fer_edge.splits import training_indices
     from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import TrainConfig, make_optimizer, resolve_precision, write_json
+    from fer_edge.train.trainer import TrainConfig, compile_for_training, drop_history_after, resolve_precision, write_json
 
     model_path, out = Path(model_path), Path(out)
     run, epoch, log = restorable_record(model_path)
@@ -70,11 +70,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
         model.set_weights(load_keras_model(model_path).get_weights())
     except ValueError as exc:
         raise FerEdgeError(f"{model_path}: its weights do not fit --arch {config.arch} of its training record ({str(exc)[:120]})") from None
-    model.compile(
-        optimizer=make_optimizer(recipe, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-        metrics=["accuracy"],
-    )
+    compile_for_training(model, recipe, steps_per_epoch)
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(epoch * steps_per_epoch)
 
@@ -86,9 +82,8 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     best_value = (run.get("best_monitor") or {}).get(recipe.monitor)
     seconds = float(run.get("train_seconds") or 0.0) * epoch / max(int(run.get("epochs_run") or epoch), 1)
     if log is not None:
-        lines = log.read_text().splitlines(keepends=True)
-        kept = lines[:1] + [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < epoch]
-        (out / "history.csv").write_text("".join(kept))
+        shutil.copyfile(log, out / "history.csv")
+        drop_history_after(out / "history.csv", epoch)  # the log goes on past the best epoch
     restored = {
         "model": str(model_path.resolve()),
         "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
@@ -101,9 +96,10 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     # train(..., resume=True) appends the command that continues from here.
     record.update(config=config.to_dict(), restored_from=restored, commands=list(run.get("commands", [])))
     write_json(out / "run.json", record)
-    shutil.move(checkpoints / "last.tmp.keras", checkpoints / "last.keras")
     write_json(
         checkpoints / "state.json",
         {"epoch": epoch, "best_value": best_value, "best_epoch": epoch, "wait": 0, "train_seconds": seconds},
     )
+    # Last: --resume takes a folder with checkpoints/last.keras as a complete restart point.
+    shutil.move(checkpoints / "last.tmp.keras", checkpoints / "last.keras")
     print(f"restored {out} at epoch {epoch} of {recipe.epochs} from {model_path} ({steps_per_epoch} steps per epoch)")

@@ -144,6 +144,17 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     return opt
 
 
+def compile_for_training(model, recipe: Recipe, steps_per_epoch: int) -> None:
+    """Attach the recipe's optimizer, schedule and loss (label smoothing) to a freshly built model."""
+    import keras
+
+    model.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
 def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
     """A Keras callback that saves the best weights, a full restart point, and stops early.
 
@@ -312,11 +323,7 @@ def train(
             print(f"resuming {out} after epoch {state.get('epoch', 0)} of {recipe.epochs}")
         else:
             model = arch.build()
-            model.compile(
-                optimizer=make_optimizer(recipe, steps_per_epoch),
-                loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-                metrics=["accuracy"],
-            )
+            compile_for_training(model, recipe, steps_per_epoch)
             print(f"{arch.name}: {model.count_params():,} parameters, precision {precision}, {len(train_idx)} train / {len(val_idx)} val images")
 
     callbacks = [
