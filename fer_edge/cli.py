@@ -57,6 +57,7 @@ def train(
     arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), seed (the reference CNN), tiny (tests)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change; --epochs at or below the epochs done just exports the best model so far)."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from a shipped .keras model's weights (fine-tuning, e.g. a second, shorter cosine cycle); its validation split must be the same (same --seed)."),
     restore_from: Optional[Path] = typer.Option(None, "--restore-from", help="Continue the run a shipped .keras model came from, at its best epoch, in a new --out (for a lost run folder); --epochs gives the run's full length."),
     seed: int = typer.Option(0, "--seed", help="Seed for the validation split, initialisation and augmentation."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of train/ held out (stratified) to choose the best epoch."),
@@ -98,8 +99,9 @@ def train(
         changed = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None and name != "epochs"]
         if changed:
             raise FerEdgeError(f"{', '.join(changed)} cannot change on {flag}: a run keeps the settings it started with (only --epochs may)")
-    if resume and restore_from:
-        raise FerEdgeError("--resume and --restore-from exclude each other: --restore-from starts a new run folder, --resume continues one")
+    starts = [flag for flag, given in (("--resume", resume), ("--restore-from", restore_from), ("--init-from", init_from)) if given]
+    if len(starts) > 1:
+        raise FerEdgeError(f"{' and '.join(starts)} exclude each other: a run starts fresh, from a model (--init-from, --restore-from), or continues (--resume)")
     if restore_from:
         from fer_edge.train.restore import restore_run
 
@@ -120,6 +122,7 @@ def train(
         precision=precision,
         strategy=strategy,
         command=cli_command(),
+        init_from=str(init_from) if init_from else None,
     )
     continues = resume or restore_from is not None
     run_training(config, resume=continues, resume_epochs=epochs if continues else None)

@@ -211,4 +211,28 @@ def test_restoring_needs_a_shipped_model_with_its_training_record(tmp_path: Path
     no_out = fer_edge("train", "--restore-from", bare, check=False)
     assert_one_line_error(no_out, "--restore-from needs --out")
     both = fer_edge("train", "--out", tmp_path / "r", "--restore-from", bare, "--resume", check=False)
-    assert_one_line_error(both, "exclude each other")
+    assert_one_line_error(both, "--resume and --restore-from exclude each other")
+
+
+@pytest.mark.slow
+def test_a_run_can_start_from_a_shipped_models_weights(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    from fer_edge.convert.ship import ship_keras
+
+    shipped = tmp_path / "models" / "tiny.keras"
+    ship_keras(tiny_run, shipped)
+    base = json.loads((tiny_run / "run.json").read_text())
+    common = ["train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32, "--init-from", shipped]
+
+    other_split = fer_edge(*common, "--seed", 4, "--out", tmp_path / "refused", check=False)
+    assert_one_line_error(other_split, "--seed 3", "validation split")
+    assert not (tmp_path / "refused").exists(), "a refused run leaves no folder behind"
+
+    out = tmp_path / "tuned"
+    fer_edge(*common, "--seed", 3, "--out", out, "--epochs", 1, "--lr", 1e-4)
+    run = json.loads((out / "run.json").read_text())
+    assert run["init_from"]["epoch"] == base["best_epoch"] and run["init_from"]["training"]["commands"] == base["commands"]
+    assert run["commands"][:-1] == base["commands"] and "--init-from" in run["commands"][-1]
+    # One epoch at a small learning rate keeps what the weights knew: far above a fresh net's first epoch.
+    first_val = float((out / "history.csv").read_text().splitlines()[1].split(",")[3])
+    fresh_first_val = float((tiny_run / "history.csv").read_text().splitlines()[1].split(",")[3])
+    assert first_val > fresh_first_val + 0.05 and first_val > base["best_monitor"]["val_accuracy"] - 0.03

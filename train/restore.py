@@ -1,4 +1,4 @@
-"""Rebuild a training run's restart point from a shipped model, when the run folder itself is gone.
+"""Runs that start from a shipped model: restore a lost run (``--restore-from``), or fine-tune one (``--init-from``).
 
 A CPU run spans sessions, and a session may come back on a fresh machine without the run folder.
 A shipped ``.keras`` still carries what the run needs to go on: its sidecar holds the run's
@@ -9,6 +9,11 @@ validation split, the learning-rate schedule at the step it had reached, the log
 epoch. One thing is not in a shipped model and is rebuilt from zero: the optimizer's momentum
 buffers (SGD momentum 0.9 refills them within a few dozen steps). ``run.json`` records the
 restore, so the sidecars of what it makes say so.
+
+``--init-from`` instead starts a new run (its own recipe and schedule, e.g. a second, shorter
+cosine cycle at a lower learning rate) from a shipped model's weights. It must hold out the same
+validation split as the model's run did: otherwise its "unseen" validation faces would be faces
+the starting weights were trained on, and the epoch it picks would be chosen on seen faces.
 """
 
 from __future__ import annotations
@@ -36,6 +41,40 @@ def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
     return run, int(run["best_epoch"]), log if log is not None and log.is_file() else None
 
 
+def load_weights_from(model, source: Path, arch: str) -> None:
+    """Copy a saved model's weights into a freshly built ``arch`` model (which may be bfloat16-mixed)."""
+    from fer_edge.evaluate import load_keras_model
+
+    try:
+        model.set_weights(load_keras_model(source).get_weights())
+    except ValueError as exc:
+        raise FerEdgeError(f"{source}: its weights do not fit --arch {arch} ({str(exc)[:120]})") from None
+
+
+def init_record(model_path: str | Path, config) -> dict:
+    """What ``run.json`` records of the model a ``--init-from`` run starts from; refuses another split.
+
+    ``config`` is the new run's ``TrainConfig``.
+    """
+    model_path = Path(model_path)
+    run, epoch, _ = restorable_record(model_path)
+    before = run["config"]
+    for key, flag in (("seed", "--seed"), ("val_fraction", "--val-fraction"), ("limit_per_class", "--limit-per-class")):
+        if before.get(key) != getattr(config, key):
+            raise FerEdgeError(
+                f"{model_path}: was trained with {flag} {before.get(key)}, this run has {getattr(config, key)}: "
+                "its validation split would hold faces the weights were trained on; use the same split"
+            )
+    if before.get("arch") != config.arch:
+        raise FerEdgeError(f"{model_path}: is a {before.get('arch')!r} model; add --arch {before.get('arch')}")
+    return {
+        "model": str(model_path.resolve()),
+        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+        "epoch": epoch,
+        "training": run,
+    }
+
+
 def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) -> None:
     """Write a run folder in ``out`` that ``train(..., resume=True)`` continues after the model's epoch.
 
@@ -45,7 +84,6 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     import keras
 
     from fer_edge.dataset import load_split
-    from fer_edge.evaluate import load_keras_model
     from fer_edge.splits import training_indices
     from fer_edge.train.architectures import get_architecture
     from fer_edge.train.trainer import TrainConfig, compile_for_training, drop_history_after, resolve_precision, write_json
@@ -66,10 +104,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
 
     keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
     model = get_architecture(config.arch).build()
-    try:
-        model.set_weights(load_keras_model(model_path).get_weights())
-    except ValueError as exc:
-        raise FerEdgeError(f"{model_path}: its weights do not fit --arch {config.arch} of its training record ({str(exc)[:120]})") from None
+    load_weights_from(model, model_path, config.arch)
     compile_for_training(model, recipe, steps_per_epoch)
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(epoch * steps_per_epoch)

@@ -34,6 +34,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import Recipe, get_architecture
+from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
 from fer_edge.train.pipeline import make_datasets
 
@@ -55,6 +56,7 @@ class TrainConfig:
     precision: str = "auto"
     strategy: str = "auto"
     command: str = ""
+    init_from: str | None = None  # a shipped .keras whose weights the run starts from (fine-tuning)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -264,6 +266,8 @@ def train(
     every ``--resume`` that continued it), so the sidecar can say exactly how the model was made.
     """
     command = config.command or current_command()
+    # Checked before the run folder exists, so a refused --init-from leaves nothing behind.
+    started_from = init_record(config.init_from, config) if config.init_from and not resume else None
     config, state = prepare_run(config, resume)
     out = Path(config.out)
     if resume and resume_epochs is not None and resume_epochs != config.recipe.epochs:
@@ -305,7 +309,9 @@ def train(
                 },
                 "versions": versions(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "commands": [command],
+                # A fine-tuned model is made by its starting model's commands, then this one.
+                "commands": [*(started_from["training"].get("commands", []) if started_from else []), command],
+                **({"init_from": started_from} if started_from else {}),
             },
         )
     else:
@@ -323,6 +329,8 @@ def train(
             print(f"resuming {out} after epoch {state.get('epoch', 0)} of {recipe.epochs}")
         else:
             model = arch.build()
+            if started_from:
+                load_weights_from(model, Path(config.init_from), config.arch)
             compile_for_training(model, recipe, steps_per_epoch)
             print(f"{arch.name}: {model.count_params():,} parameters, precision {precision}, {len(train_idx)} train / {len(val_idx)} val images")
 
