@@ -207,7 +207,7 @@ def test_restoring_needs_a_shipped_model_with_its_training_record(tmp_path: Path
     bare = tmp_path / "bare.keras"
     bare.write_bytes(b"PK")
     result = fer_edge("train", "--out", tmp_path / "r", "--restore-from", bare, check=False)
-    assert_one_line_error(result, "bare.json: sidecar not found")
+    assert_one_line_error(result, "bare.json: sidecar not found", "run.json")
     no_out = fer_edge("train", "--restore-from", bare, check=False)
     assert_one_line_error(no_out, "--restore-from needs --out")
     both = fer_edge("train", "--out", tmp_path / "r", "--restore-from", bare, "--resume", check=False)
@@ -221,14 +221,15 @@ def test_a_run_can_start_from_a_shipped_models_weights(tiny_run: Path, fer2013_d
     shipped = tmp_path / "models" / "tiny.keras"
     ship_keras(tiny_run, shipped)
     base = json.loads((tiny_run / "run.json").read_text())
-    common = ["train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32, "--init-from", shipped]
+    common = ["train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32]
 
-    other_split = fer_edge(*common, "--seed", 4, "--out", tmp_path / "refused", check=False)
+    other_split = fer_edge(*common, "--init-from", shipped, "--seed", 4, "--out", tmp_path / "refused", check=False)
     assert_one_line_error(other_split, "--seed 3", "validation split")
     assert not (tmp_path / "refused").exists(), "a refused run leaves no folder behind"
 
+    # A finished run's own model.keras works too (its record is the run.json beside it).
     out = tmp_path / "tuned"
-    fer_edge(*common, "--seed", 3, "--out", out, "--epochs", 1, "--lr", 1e-4)
+    fer_edge(*common, "--init-from", tiny_run / "model.keras", "--seed", 3, "--out", out, "--epochs", 1, "--lr", 1e-4)
     run = json.loads((out / "run.json").read_text())
     assert run["init_from"]["epoch"] == base["best_epoch"] and run["init_from"]["training"]["commands"] == base["commands"]
     assert run["commands"][:-1] == base["commands"] and "--init-from" in run["commands"][-1]

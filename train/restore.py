@@ -19,6 +19,7 @@ the starting weights were trained on, and the epoch it picks would be chosen on 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from dataclasses import replace
@@ -29,15 +30,27 @@ from fer_edge.sidecar import read_sidecar
 
 
 def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
-    """The shipped model's run record, the epoch its weights are from, and its training log."""
+    """A model's run record, the epoch its weights are from, and its training log.
+
+    From the model's sidecar (a shipped model), else from the finished run folder it sits in.
+    """
     if not model_path.is_file() or model_path.suffix.lower() != ".keras":
-        raise FerEdgeError(f"{model_path}: --restore-from needs a shipped .keras model with its sidecar")
-    card = read_sidecar(model_path)
-    run = card.get("training") if card else None
+        raise FerEdgeError(f"{model_path}: not found; give a .keras model shipped with its sidecar, or a finished run's model.keras")
+    card = read_sidecar(model_path, required=False)
+    if card is not None:
+        run, where = card.get("training"), model_path.with_suffix(".json")
+        log_name = (card.get("files") or {}).get("training_log")
+        log = model_path.with_name(log_name) if log_name else None
+    elif (model_path.parent / "run.json").is_file():
+        where, log = model_path.parent / "run.json", model_path.parent / "history.csv"
+        try:
+            run = json.loads(where.read_text())
+        except (OSError, ValueError) as exc:
+            raise FerEdgeError(f"{where}: unreadable training record ({exc})") from None
+    else:
+        raise FerEdgeError(f"{model_path.with_suffix('.json')}: sidecar not found, and no run.json beside the model: its training record is needed")
     if not isinstance(run, dict) or "config" not in run or not run.get("best_epoch"):
-        raise FerEdgeError(f"{model_path.with_suffix('.json')}: no training record with a best_epoch; only a model shipped from a fer-edge train run can be restored")
-    log_name = (card.get("files") or {}).get("training_log")
-    log = model_path.with_name(log_name) if log_name else None
+        raise FerEdgeError(f"{where}: no training record with a best_epoch; only a model made by a finished fer-edge train run can be used")
     return run, int(run["best_epoch"]), log if log is not None and log.is_file() else None
 
 
