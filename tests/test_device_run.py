@@ -137,6 +137,17 @@ def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model,
     capture.release()
 
 
+def test_test_time_flip_follows_the_sidecar_unless_told(placed_video, edge_int8_model):
+    from fer_edge.sidecar import read_sidecar
+
+    recorded = bool(read_sidecar(edge_int8_model).get("test_time_flip", False))
+    args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--max-frames", "2", "--verbose"]
+    for flags, flipped in (([], recorded), (["--test-time-flip"], True), (["--no-test-time-flip"], False)):
+        done = fer_edge(*args, *flags, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert ("test-time flip]" in done.stdout) == flipped, (flags, done.stdout[:500])
+
+
 def test_run_on_a_folder_of_images(edge_int8_model, test_split, tmp_path):
     frame = np.full((480, 640, 3), 110, np.uint8)
     paste_face(frame, test_split.images[0], 200, 120, 180)
