@@ -66,15 +66,16 @@ def render(models_dir: Path) -> str:
     for sidecar, card in cards:
         test = card["metrics"]["test"]
         fmt = card.get("quantization", card.get("format", ""))
+        flip = " + test-time flip" if card.get("test_time_flip") else ""
         lines.append(
             f"| {_label(sidecar, card, models_dir)} | {card.get('format', '')} {fmt if fmt != card.get('format') else ''}".rstrip()
-            + f" | {_pct(test['accuracy'])} | {_pct(test['macro_f1'])} | {_pct(test['weighted_f1'])} | {_size(card)} | {_training_summary(card)} |"
+            + f"{flip} | {_pct(test['accuracy'])} | {_pct(test['macro_f1'])} | {_pct(test['weighted_f1'])} | {_size(card)} | {_training_summary(card)} |"
         )
     for sidecar, card in cards:
         test = card["metrics"]["test"]
         lines += [
             "",
-            f"{_label(sidecar, card, models_dir)} on `test/` (PublicTest, n={test['n']}), percent:",
+            f"{_label(sidecar, card, models_dir)} on `test/` (PublicTest, n={test['n']}){', each face averaged with its mirror image' if card.get('test_time_flip') else ''}, percent:",
             "",
             "| class | precision | recall | F1 | support |",
             "| --- | ---: | ---: | ---: | ---: |",
