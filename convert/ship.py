@@ -64,7 +64,7 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     """Copy ``run_dir/model.keras`` to ``dest`` (a ``.keras`` path) with its training files, and write its sidecar.
 
     ``with_weights=False`` ships the record without the model file: for a reference model (the
-    ``seed`` reproduction) whose metrics belong in the README beside ours but whose 54 MB of
+    ``seed`` reproduction) whose metrics belong in the README beside ours but whose 18 MB of
     weights nobody deploys. Its sidecar's ``size_bytes`` is then the size the model would have.
     Returns the sidecar's path (``dest`` with ``.json``).
     """
