@@ -54,6 +54,11 @@ def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
     return run, int(run["best_epoch"]), log if log is not None and log.is_file() else None
 
 
+def model_identity(model_path: Path) -> dict:
+    """Where a starting model was and which file it was, for run.json (the path alone may be overwritten)."""
+    return {"model": str(model_path.resolve()), "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest()}
+
+
 def load_weights_from(model, source: Path, arch: str) -> None:
     """Copy a saved model's weights into a freshly built ``arch`` model (which may be bfloat16-mixed)."""
     from fer_edge.evaluate import load_keras_model
@@ -80,12 +85,7 @@ def init_record(model_path: str | Path, config) -> dict:
             )
     if before.get("arch") != config.arch:
         raise FerEdgeError(f"{model_path}: is a {before.get('arch')!r} model; add --arch {before.get('arch')}")
-    return {
-        "model": str(model_path.resolve()),
-        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
-        "epoch": epoch,
-        "training": run,
-    }
+    return {**model_identity(model_path), "epoch": epoch, "training": run}
 
 
 def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) -> None:
@@ -133,8 +133,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
         shutil.copyfile(log, out / "history.csv")
         drop_history_after(out / "history.csv", epoch)  # the log goes on past the best epoch
     restored = {
-        "model": str(model_path.resolve()),
-        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+        **model_identity(model_path),
         "epoch": epoch,
         "optimizer": f"weights and learning-rate schedule restored at step {epoch * steps_per_epoch}; momentum buffers restarted from zero",
         "train_seconds_before": round(seconds, 1),
