@@ -54,7 +54,7 @@ def main_options(
 @app.command()
 def train(
     data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
-    arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), seed (the reference CNN), tiny (tests)."),
+    arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change; --epochs at or below the epochs done just exports the best model so far)."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from a shipped .keras model's weights (fine-tuning, e.g. a second, shorter cosine cycle); its validation split must be the same (same --seed)."),
@@ -73,6 +73,9 @@ def train(
     augment: Optional[str] = typer.Option(None, "--augment", help="none, standard or strong; default: the --arch recipe's."),
     monitor: Optional[str] = typer.Option(None, "--monitor", help="val_loss or val_accuracy: picks the best epoch; default: the --arch recipe's."),
     patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience in epochs, 0 = off; default: the --arch recipe's."),
+    teacher: Optional[list[Path]] = typer.Option(None, "--teacher", help="Distil from this trained .keras model (repeat for several; their mean is used). It must hold out the same validation split (same --seed)."),
+    distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default="0.5 with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
+    distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
     precision: str = typer.Option("auto", "--precision", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
     strategy: str = typer.Option("auto", "--strategy", help="tf.distribute strategy: auto (mirrored on several GPUs), default, mirrored, one-device."),
 ) -> None:
@@ -93,10 +96,13 @@ def train(
         augment=augment,
         monitor=monitor,
         patience=patience,
+        distill_weight=distill_weight if distill_weight is not None else (0.5 if teacher else None),
+        distill_temperature=distill_temperature,
     )
     if resume or restore_from:
         flag = "--resume" if resume else "--restore-from"
         changed = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None and name != "epochs"]
+        changed += ["--teacher"] if teacher else []
         if changed:
             raise FerEdgeError(f"{', '.join(changed)} cannot change on {flag}: a run keeps the settings it started with (only --epochs may)")
     starts = [flag for flag, given in (("--resume", resume), ("--restore-from", restore_from), ("--init-from", init_from)) if given]
@@ -123,6 +129,7 @@ def train(
         strategy=strategy,
         command=cli_command(),
         init_from=str(init_from) if init_from else None,
+        teachers=[str(path) for path in teacher or []],
     )
     continues = resume or restore_from is not None
     run_training(config, resume=continues, resume_epochs=epochs if continues else None)

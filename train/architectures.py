@@ -30,6 +30,8 @@ class Recipe:
     augment: str = "standard"  # "none", "standard" (flip, shift, rotate, zoom) or "strong" (+ erasing, contrast)
     monitor: str = "val_loss"  # what early stopping and the best checkpoint follow
     patience: int = 10  # epochs without improvement before stopping; 0 turns early stopping off
+    distill_weight: float = 0.0  # share of the teachers' probabilities in the targets (with --teacher)
+    distill_temperature: float = 1.0  # softens the teachers' probabilities (train/distill.py)
 
     def overridden(self, **changes: object) -> "Recipe":
         """A copy with the given fields changed (``None`` values are ignored)."""
@@ -94,6 +96,23 @@ def build_seed():
     return keras.Model(inputs, _classifier_head(x), name="seed")
 
 
+def _vgg_stages(name: str, stages: tuple[tuple[int, int], ...]):
+    """Stages of (filters, 3x3 convs) with batch norm and ReLU, 2x2 max pooling between them,
+    global average pooling and one dense layer: the plan both ``edge`` and ``wide`` follow."""
+    import keras
+
+    inputs, x = _input_and_scaling()
+    for stage, (filters, convs) in enumerate(stages):
+        for _ in range(convs):
+            x = _conv_bn_relu(x, filters)
+        if stage < len(stages) - 1:
+            x = keras.layers.MaxPooling2D(2)(x)
+            x = keras.layers.SpatialDropout2D(0.1)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.4)(x)
+    return keras.Model(inputs, _classifier_head(x), name=name)
+
+
 def build_edge():
     """The edge model (about 1.3M parameters, about 140M multiply-adds per face).
 
@@ -102,18 +121,17 @@ def build_edge():
     no loss (unlike depthwise ones), and parameters sit in the narrow deep stages so the int8
     file stays under 1.5 MB while the wide early stages stay cheap.
     """
-    import keras
+    return _vgg_stages("edge", ((32, 2), (64, 2), (128, 3), (256, 2)))
 
-    inputs, x = _input_and_scaling()
-    for stage, (filters, convs) in enumerate(((32, 2), (64, 2), (128, 3), (256, 2))):
-        for _ in range(convs):
-            x = _conv_bn_relu(x, filters)
-        if stage < 3:
-            x = keras.layers.MaxPooling2D(2)(x)
-            x = keras.layers.SpatialDropout2D(0.1)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dropout(0.4)(x)
-    return keras.Model(inputs, _classifier_head(x), name="edge")
+
+def build_wide():
+    """A teacher for the edge model (about 4.7M parameters, about 470M multiply-adds per face).
+
+    The edge plan at twice its width (64, 128, 256, 512 filters, two convs each, as the VGG nets
+    that lead FER2013's single-network results): too large for the Pi's 1.5 MB budget, meant to
+    be distilled into the edge model (``fer-edge train --teacher``).
+    """
+    return _vgg_stages("wide", ((64, 2), (128, 2), (256, 2), (512, 2)))
 
 
 def build_tiny():
@@ -142,6 +160,24 @@ ARCHITECTURES: dict[str, Architecture] = {
             build_edge,
             Recipe(
                 epochs=120,
+                batch_size=128,
+                optimizer="sgd",
+                learning_rate=0.05,
+                schedule="cosine",
+                warmup_epochs=3,
+                weight_decay=5e-4,
+                label_smoothing=0.1,
+                augment="strong",
+                monitor="val_accuracy",
+                patience=0,
+            ),
+        ),
+        Architecture(
+            "wide",
+            "~4.7M params: a teacher to distil into edge (--teacher), too large to ship",
+            build_wide,
+            Recipe(
+                epochs=60,
                 batch_size=128,
                 optimizer="sgd",
                 learning_rate=0.05,

@@ -67,12 +67,21 @@ def make_datasets(
     batch_size: int,
     augment: str,
     seed: int,
+    train_targets: np.ndarray | None = None,
 ):
-    """The training and validation ``tf.data.Dataset`` of (float pixels, one-hot labels)."""
+    """The training and validation ``tf.data.Dataset`` of (float pixels, targets).
+
+    Targets are one-hot labels, or for training ``train_targets`` (rows aligned with
+    ``train_idx``: the distillation targets of train/distill.py). Validation always scores
+    against the true labels.
+    """
     import tensorflow as tf
 
     x = to_model_input(data.images)
     y = np.eye(NUM_CLASSES, dtype=np.float32)[data.labels]
+    y_train = y[train_idx] if train_targets is None else np.asarray(train_targets, dtype=np.float32)
+    if len(y_train) != len(train_idx):
+        raise ValueError(f"{len(y_train)} training targets for {len(train_idx)} training images")
 
     layers = augmentation_layers(augment, seed)
 
@@ -84,7 +93,7 @@ def make_datasets(
         return tf.clip_by_value(images, 0.0, 255.0), labels
 
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((x[train_idx], y[train_idx]))
+        tf.data.Dataset.from_tensor_slices((x[train_idx], y_train))
         .shuffle(len(train_idx), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
     )

@@ -69,6 +69,16 @@ def load_weights_from(model, source: Path, arch: str) -> None:
         raise FerEdgeError(f"{source}: its weights do not fit --arch {arch} ({str(exc)[:120]})") from None
 
 
+def check_same_split(model_path: Path, before: dict, config) -> None:
+    """Refuse a model whose run held out another validation split than ``config`` (a ``TrainConfig``) will."""
+    for key, flag in (("seed", "--seed"), ("val_fraction", "--val-fraction"), ("limit_per_class", "--limit-per-class")):
+        if before.get(key) != getattr(config, key):
+            raise FerEdgeError(
+                f"{model_path}: was trained with {flag} {before.get(key)}, this run has {getattr(config, key)}: "
+                "its validation split would hold faces the weights were trained on; use the same split"
+            )
+
+
 def init_record(model_path: str | Path, config) -> dict:
     """What ``run.json`` records of the model a ``--init-from`` run starts from; refuses another split.
 
@@ -77,12 +87,7 @@ def init_record(model_path: str | Path, config) -> dict:
     model_path = Path(model_path)
     run, epoch, _ = restorable_record(model_path)
     before = run["config"]
-    for key, flag in (("seed", "--seed"), ("val_fraction", "--val-fraction"), ("limit_per_class", "--limit-per-class")):
-        if before.get(key) != getattr(config, key):
-            raise FerEdgeError(
-                f"{model_path}: was trained with {flag} {before.get(key)}, this run has {getattr(config, key)}: "
-                "its validation split would hold faces the weights were trained on; use the same split"
-            )
+    check_same_split(model_path, before, config)
     if before.get("arch") != config.arch:
         raise FerEdgeError(f"{model_path}: is a {before.get('arch')!r} model; add --arch {before.get('arch')}")
     return {**model_identity(model_path), "epoch": epoch, "training": run}

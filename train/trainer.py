@@ -22,7 +22,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import Recipe, get_architecture
+from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record
 from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
 from fer_edge.train.pipeline import make_datasets
@@ -57,6 +58,7 @@ class TrainConfig:
     strategy: str = "auto"
     command: str = ""
     init_from: str | None = None  # a shipped .keras whose weights the run starts from (fine-tuning)
+    teachers: list[str] = field(default_factory=list)  # models distilled into this one (train/distill.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -253,6 +255,32 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
     return config, {}
 
 
+def check_distillation(config: TrainConfig) -> list[dict]:
+    """The teachers' records for a new run, or a one-line error for teachers it cannot learn from."""
+    weight = config.recipe.distill_weight
+    if config.teachers and not 0.0 < weight <= 1.0:
+        raise FerEdgeError(f"--distill-weight {weight}: must be above 0 and at most 1 with --teacher")
+    if weight and not config.teachers:
+        raise FerEdgeError(f"--distill-weight {weight} needs at least one --teacher model")
+    return [teacher_record(path, config) for path in config.teachers]
+
+
+def describe_distillation(config: TrainConfig, teachers: list[dict], val_images: np.ndarray, val_labels: np.ndarray) -> dict | None:
+    """run.json's record of a distilled run, with what the teachers score on the student's validation split."""
+    if not teachers:
+        return None
+    probs = teacher_probs([t["model"] for t in teachers], val_images)
+    accuracy = float((probs.argmax(axis=1) == val_labels).mean())
+    print(f"distilling from {len(teachers)} teacher(s): {accuracy:.2%} on the validation split (with mirror images)")
+    return {
+        "teachers": teachers,
+        "weight": config.recipe.distill_weight,
+        "temperature": config.recipe.distill_temperature,
+        "teacher_val_accuracy": round(accuracy, 4),
+        "targets": "mean of teachers' probabilities over each training face and its mirror, softened by the temperature, mixed with one-hot labels by the weight",
+    }
+
+
 def train(
     config: TrainConfig, *, resume: bool = False, resume_epochs: int | None = None, verbose: int | str = "auto"
 ) -> TrainResult:
@@ -266,8 +294,9 @@ def train(
     every ``--resume`` that continued it), so the sidecar can say exactly how the model was made.
     """
     command = config.command or current_command()
-    # Checked before the run folder exists, so a refused --init-from leaves nothing behind.
+    # Checked before the run folder exists, so a refused --init-from or --teacher leaves nothing behind.
     started_from = init_record(config.init_from, config) if config.init_from and not resume else None
+    teachers = check_distillation(config) if not resume else None
     config, state = prepare_run(config, resume)
     out = Path(config.out)
     if resume and resume_epochs is not None and resume_epochs != config.recipe.epochs:
@@ -286,9 +315,18 @@ def train(
     train_idx, val_idx = training_indices(
         full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class
     )
+    if not resume:
+        distillation = describe_distillation(config, teachers, full.images[val_idx], full.labels[val_idx])
+    else:
+        distillation = json.loads((out / "run.json").read_text()).get("distillation")
+    train_targets = None
+    if distillation:
+        soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
+        train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
     train_ds, val_ds = make_datasets(
-        full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment, seed=config.seed + state.get("epoch", 0)
-    )
+        full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment,
+        seed=config.seed + state.get("epoch", 0), train_targets=train_targets,
+    )  # fmt: skip
     steps_per_epoch = len(train_idx) // recipe.batch_size
     if steps_per_epoch == 0:
         raise FerEdgeError(f"--batch-size {recipe.batch_size} is larger than the {len(train_idx)} training images")
@@ -312,6 +350,7 @@ def train(
                 # A fine-tuned model is made by its starting model's commands, then this one.
                 "commands": [*(started_from["training"].get("commands", []) if started_from else []), command],
                 **({"init_from": started_from} if started_from else {}),
+                **({"distillation": distillation} if distillation else {}),
             },
         )
     else:

@@ -1,0 +1,100 @@
+"""Distillation (``fer-edge train --teacher``): the targets a student trains on, and the run's record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clitools import assert_one_line_error, fer_edge
+
+from fer_edge.contract import Dataset
+
+
+def test_temperature_spreads_probabilities_and_keeps_their_order() -> None:
+    from fer_edge.train.distill import soften
+
+    probs = np.array([[0.7, 0.2, 0.05, 0.05, 0.0, 0.0, 0.0], [0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1]], dtype=np.float32)
+    np.testing.assert_allclose(soften(probs, 1.0), probs, atol=1e-6)
+    warm = soften(probs, 3.0)
+    np.testing.assert_allclose(warm.sum(axis=1), 1.0, atol=1e-6)
+    assert (warm.argmax(axis=1) == probs.argmax(axis=1)).all()
+    assert warm[0, 0] < probs[0, 0] and warm[0, 2] > probs[0, 2], "a higher temperature moves mass to the unlikely classes"
+
+
+def test_targets_mix_labels_and_teacher_by_the_weight() -> None:
+    from fer_edge.train.distill import mix_targets
+
+    labels = np.array([3, 0])
+    teacher = np.full((2, 7), 1 / 7, dtype=np.float32)
+    np.testing.assert_allclose(mix_targets(labels, teacher, 0.0), np.eye(7)[labels])
+    mixed = mix_targets(labels, teacher, 0.25)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, atol=1e-6)
+    assert mixed[0, 3] == pytest.approx(0.75 + 0.25 / 7) and mixed[0, 0] == pytest.approx(0.25 / 7)
+
+
+def test_the_training_pipeline_feeds_the_given_targets(test_split: Dataset) -> None:
+    """Each training face arrives with its own target row, whatever the shuffle; validation keeps the labels."""
+    from fer_edge.train.pipeline import make_datasets
+
+    # FER2013 holds some duplicate faces; take distinct ones, so a face names its target row.
+    _, distinct = np.unique(test_split.images.reshape(len(test_split), -1), axis=0, return_index=True)
+    distinct = np.sort(distinct)
+    train_idx, val_idx = distinct[:200], distinct[200:260]
+    rng = np.random.default_rng(0)
+    targets = rng.dirichlet(np.ones(7), size=len(train_idx)).astype(np.float32)
+    train_ds, val_ds = make_datasets(test_split, train_idx, val_idx, batch_size=50, augment="none", seed=0, train_targets=targets)
+    by_face = {test_split.images[i].tobytes(): targets[row] for row, i in enumerate(train_idx)}
+    seen = 0
+    for images, ys in train_ds:
+        for image, y in zip(images.numpy().astype(np.uint8)[..., 0], ys.numpy()):
+            np.testing.assert_allclose(y, by_face[image.tobytes()], atol=1e-6)
+            seen += 1
+    assert seen == len(train_idx)
+    val_labels = np.concatenate([ys.numpy().argmax(axis=1) for _, ys in val_ds])
+    np.testing.assert_array_equal(val_labels, test_split.labels[val_idx])
+
+
+def test_distillation_options_are_checked_before_a_folder_is_made(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    common = ["train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32]
+    other_split = fer_edge(*common, "--teacher", tiny_run / "model.keras", "--seed", 4, "--out", tmp_path / "a", check=False)
+    assert_one_line_error(other_split, "--seed 3", "validation split")
+    no_teacher = fer_edge(*common, "--distill-weight", 0.5, "--seed", 3, "--out", tmp_path / "b", check=False)
+    assert_one_line_error(no_teacher, "--distill-weight 0.5 needs at least one --teacher")
+    too_much = fer_edge(*common, "--teacher", tiny_run / "model.keras", "--distill-weight", 1.5, "--seed", 3, "--out", tmp_path / "c", check=False)
+    assert_one_line_error(too_much, "--distill-weight 1.5", "at most 1")
+    assert not any((tmp_path / name).exists() for name in "abc"), "a refused run leaves no folder behind"
+
+
+@pytest.mark.slow
+def test_a_student_trains_on_its_teachers_probabilities(tiny_run: Path, fer2013_dir: Path, train_split: Dataset, tmp_path: Path) -> None:
+    from fer_edge.evaluate import predict_probs
+    from fer_edge.splits import training_indices
+    from fer_edge.train.distill import TARGETS_FILE
+
+    teacher = tiny_run / "model.keras"
+    out = tmp_path / "student"
+    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32, "--seed", 3,
+             "--epochs", 1, "--teacher", teacher, "--distill-weight", 0.7, "--distill-temperature", 2, "--out", out)  # fmt: skip
+    run = json.loads((out / "run.json").read_text())
+    record = run["distillation"]
+    assert record["weight"] == 0.7 and record["temperature"] == 2.0
+    assert record["teachers"][0]["sha256"] and record["teachers"][0]["commands"] == json.loads((tiny_run / "run.json").read_text())["commands"]
+
+    train_idx, val_idx = training_indices(train_split.labels, val_fraction=0.1, seed=3, limit_per_class=1000)
+    val_probs = predict_probs(teacher, train_split.images[val_idx], test_time_flip=True)
+    assert record["teacher_val_accuracy"] == pytest.approx((val_probs.argmax(1) == train_split.labels[val_idx]).mean(), abs=1e-4)
+
+    with np.load(out / "checkpoints" / TARGETS_FILE) as saved:
+        soft = saved["targets"]
+    assert soft.shape == (len(train_idx), 7)
+    some = np.arange(0, len(train_idx), 97)
+    probs = predict_probs(teacher, train_split.images[train_idx][some], test_time_flip=True)
+    warm = np.exp(np.log(np.clip(probs, 1e-12, None)) / 2)
+    np.testing.assert_allclose(soft[some], warm / warm.sum(1, keepdims=True), atol=2e-3)
+
+    # --resume reads the cached targets and goes on with the same teacher.
+    fer_edge("train", "--out", out, "--resume", "--epochs", 2)
+    assert json.loads((out / "run.json").read_text())["epochs_run"] == 2

@@ -1,0 +1,100 @@
+"""Knowledge distillation: train a small model on a larger teacher's probabilities (``--teacher``).
+
+FER2013's labels are noisy and its classes overlap (fear vs surprise, sad vs neutral); a
+teacher's probabilities say how much a face looks like each emotion, which a small net learns
+from better than from one hard label (Hinton et al. 2015; for FER, Cugu et al. 2019 found the
+gain grows as the student shrinks). That is how the 1.5 MB edge model can learn from a net too
+large to ship.
+
+The teachers' targets are computed once per run, on the un-augmented training faces and their
+mirror images (averaged, over all teachers), softened by ``distill_temperature``, and mixed with
+the one-hot labels: ``target = (1 - w) * one_hot + w * teacher``. The augmented copies of a face
+train on its face's target. This costs one prediction pass instead of a teacher forward pass
+per step, which on a CPU would cost more than the student's own training.
+
+Teachers must have held out the same validation split as the student: a teacher trained on the
+student's validation faces would pass their labels on, and the student's best epoch would be
+chosen on faces it had learnt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.contract import NUM_CLASSES
+from fer_edge.errors import FerEdgeError
+
+#: Where a run keeps its teachers' targets, so ``--resume`` does not predict them again.
+TARGETS_FILE = "teacher-targets.npz"
+
+
+def teacher_record(model_path: str | Path, config) -> dict:
+    """What run.json records of one teacher; refuses a teacher trained on another split.
+
+    ``config`` is the student's ``TrainConfig``.
+    """
+    from fer_edge.train.restore import check_same_split, model_identity, restorable_record
+
+    model_path = Path(model_path)
+    run, epoch, _ = restorable_record(model_path)
+    check_same_split(model_path, run["config"], config)
+    return {**model_identity(model_path), "arch": run["config"].get("arch"), "epoch": epoch, "commands": run.get("commands", [])}
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities at a temperature: ``softmax(log(p) / T)``; T > 1 spreads them, T = 1 keeps them."""
+    if temperature <= 0:
+        raise FerEdgeError(f"--distill-temperature {temperature}: must be above 0")
+    logits = np.log(np.clip(probs.astype(np.float64), 1e-12, None)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    soft = np.exp(logits)
+    return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_probs(teacher_paths: list[str], images: np.ndarray) -> np.ndarray:
+    """Mean probabilities (N, 7) of all teachers over each face and its mirror image."""
+    from fer_edge.evaluate import keras_probs, load_keras_model
+
+    total = np.zeros((len(images), NUM_CLASSES), dtype=np.float64)
+    for path in teacher_paths:
+        total += keras_probs(load_keras_model(path), images, test_time_flip=True)
+    return (total / len(teacher_paths)).astype(np.float32)
+
+
+def mix_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
+    """Training targets: one-hot labels and the teachers' probabilities, mixed by ``weight``."""
+    if not 0.0 <= weight <= 1.0:
+        raise FerEdgeError(f"--distill-weight {weight}: must be between 0 and 1")
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    return ((1.0 - weight) * one_hot + weight * teacher).astype(np.float32)
+
+
+def distillation_targets(
+    folder: Path, teachers: list[dict], images: np.ndarray, temperature: float
+) -> np.ndarray:
+    """The teachers' softened probabilities for ``images``, cached in ``folder`` for --resume.
+
+    The cache is keyed by the teachers' sha256 and the number of images, so a teacher file
+    replaced between sessions is predicted again rather than silently mixed with old targets.
+    """
+    cache = folder / TARGETS_FILE
+    key = ",".join(t["sha256"] for t in teachers) + f"|{len(images)}|{temperature:g}"
+    if cache.is_file():
+        with np.load(cache) as saved:
+            if str(saved["key"]) == key:
+                return saved["targets"]
+    from fer_edge.train.restore import model_identity
+
+    for teacher in teachers:
+        path = Path(teacher["model"])
+        if not path.is_file():
+            raise FerEdgeError(f"{path}: teacher model not found (needed to recompute {cache.name})")
+        if model_identity(path)["sha256"] != teacher["sha256"]:
+            raise FerEdgeError(f"{path}: is not the teacher this run started with (its sha256 changed)")
+    targets = soften(teacher_probs([t["model"] for t in teachers], images), temperature)
+    tmp = folder / ("tmp-" + TARGETS_FILE)
+    np.savez(tmp, targets=targets, key=np.array(key))
+    tmp.replace(cache)
+    return targets
