@@ -103,14 +103,18 @@ def score(truth: list[dict], predicted: list[list[dict]]) -> dict:
     return {"found": found / n, "accuracy": right / n, "accuracy_found": right / max(found, 1), "spurious": spurious}
 
 
-def run_fer_edge(video: Path, model: Path, threads: int, workdir: Path, test_time_flip: bool | None = None) -> dict:
+def run_fer_edge(
+    video: Path, model: Path, threads: int | None, workdir: Path, test_time_flip: bool | None = None, overlap: bool | None = None
+) -> dict:
     out = workdir / "fer-edge.jsonl"
     summary = run(camera=str(video), model=model, display=False, json_out=out, smooth=False, threads=threads,
-                  test_time_flip=test_time_flip, log=lambda text: None)  # fmt: skip
+                  test_time_flip=test_time_flip, overlap=overlap, log=lambda text: None)  # fmt: skip
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
         "fps": summary.fps,
         "backend": summary.backend,
+        "threads": summary.threads,
+        "overlapped": summary.overlapped,
         "faces": [line["faces"] for line in lines],
         "ms": {k: summary.per_frame_ms(getattr(summary, f"{k}_s")) for k in ("read", "detect", "classify")},
     }
@@ -207,14 +211,17 @@ def main() -> None:
             if python is None:
                 fer_note = f"fer: could not be installed here, so not compared ({status})"
         best: dict[str, tuple[float, dict, str]] = {}
-        # The sidecar's setting with 1 and 2 threads; where it flips, also 2 threads without the flip.
+        # fer-edge run's defaults (stages in turn), and with --overlap (device/background.py); where
+        # the sidecar flips, both again without the flip.
         flips = TFLiteClassifier(model).test_time_flip
-        settings = [(1, None), (2, None), *([(2, False)] if flips else [])]
+        settings = [(None, None, False), (None, None, True)]
+        settings += [(None, False, False), (None, False, True)] if flips else []
         for _ in range(args.rounds):
-            for threads, flip in settings:
-                ours = run_fer_edge(video, model, threads, workdir, test_time_flip=flip)
+            for threads, flip, overlap in settings:
+                ours = run_fer_edge(video, model, threads, workdir, test_time_flip=flip, overlap=overlap)
                 mode = ", test-time flip" if flips and flip is None else (", no flip" if flip is False else "")
-                name = f"fer-edge run ({ours['backend']}, {threads} thread{'s' if threads > 1 else ''}{mode})"
+                how = "overlapped" if ours["overlapped"] else "in turn"
+                name = f"fer-edge run ({ours['backend']}, {how}, {ours['threads']} thread{'s' if ours['threads'] > 1 else ''}{mode})"
                 stages = ", ".join(f"{k} {v:.1f}" for k, v in ours["ms"].items())
                 if ours["fps"] > best.get(name, (0.0,))[0]:
                     best[name] = (ours["fps"], score(truth, ours["faces"]), stages)

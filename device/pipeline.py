@@ -7,6 +7,7 @@ parity test drives with known boxes and what ``fer-edge run`` drives with camera
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,6 +46,26 @@ class FacePipeline:
             return np.zeros((0, NUM_CLASSES), dtype=np.float32)
         return self.classifier.predict(crop_faces(gray, boxes, self.margin))
 
+    def detect(self, image: np.ndarray, boxes: np.ndarray | None = None) -> "Detected":
+        """A frame's grayscale copy and face boxes; ``boxes`` skips detection (known faces, tests).
+
+        Separate from :meth:`classify` so the runner can detect the next frame on one core while
+        this one is classified on another.
+        """
+        start = time.perf_counter()
+        gray = to_gray(image)
+        found = self.detector.detect(gray) if boxes is None else boxes
+        return Detected(image, gray, np.asarray(found).reshape(-1, 4), time.perf_counter() - start)
+
+    def classify(self, detected: "Detected", index: int = 0, stamp: float = 0.0, read_s: float = 0.0) -> FrameResult:
+        """The result for a detected frame: its faces classified (and smoothed, when on)."""
+        start = time.perf_counter()
+        probs = self.classify_faces(detected.gray, detected.boxes)
+        if self.smoother is not None:
+            probs = self.smoother.update(index, detected.boxes, probs)
+        faces = tuple(Face(tuple(int(round(v)) for v in box), p) for box, p in zip(detected.boxes, probs))
+        return FrameResult(index, stamp, faces, StageTimes(read_s, detected.seconds, time.perf_counter() - start))
+
     def process(
         self,
         image: np.ndarray,
@@ -54,15 +75,14 @@ class FacePipeline:
         read_s: float = 0.0,
     ) -> FrameResult:
         """The result for one frame; ``boxes`` skips detection (known faces, tests)."""
-        start = time.perf_counter()
-        gray = to_gray(image)
-        if boxes is None:
-            boxes = self.detector.detect(gray)
-        boxes = np.asarray(boxes).reshape(-1, 4)
-        detected = time.perf_counter()
-        probs = self.classify_faces(gray, boxes)
-        if self.smoother is not None:
-            probs = self.smoother.update(index, boxes, probs)
-        done = time.perf_counter()
-        faces = tuple(Face(tuple(int(round(v)) for v in box), p) for box, p in zip(boxes, probs))
-        return FrameResult(index, stamp, faces, StageTimes(read_s, detected - start, done - detected))
+        return self.classify(self.detect(image, boxes), index, stamp, read_s)
+
+
+@dataclass(frozen=True)
+class Detected:
+    """A frame after detection: the frame, its grayscale copy, face boxes (K, 4) and the seconds it took."""
+
+    image: np.ndarray
+    gray: np.ndarray
+    boxes: np.ndarray
+    seconds: float

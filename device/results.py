@@ -109,6 +109,7 @@ class RunSummary:
     model: str
     backend: str
     threads: int
+    overlapped: bool = False  # read + detect ran in a thread beside classify (device/background.py)
     frames: int = 0
     faces: int = 0
     frames_with_faces: int = 0
@@ -156,9 +157,12 @@ class RunSummary:
             f"in {self.wall_s:.1f} s: {self.fps:.1f} FPS [{self.stopped}]",
             f"  {'stage':<10}{'ms/frame':>10}{'share':>8}",
         ]
-        for name, seconds in (("read", self.read_s), ("detect", self.detect_s), ("classify", self.classify_s), ("other", other)):
+        stages = [("read", self.read_s), ("detect", self.detect_s), ("classify", self.classify_s)]
+        for name, seconds in stages if self.overlapped else [*stages, ("other", other)]:
             share = seconds / self.wall_s if self.wall_s > 0 else 0.0
             rows.append(f"  {name:<10}{self.per_frame_ms(seconds):>10.1f}{share:>8.0%}")
+        if self.overlapped:
+            rows.append("  (read and detect ran beside classify, in a second thread: shares add up to more than 100%)")
         seen = ", ".join(f"{name} {n}" for name, n in self.emotions.items() if n)
         if seen:
             rows.append(f"  faces by emotion: {seen}")

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import DEFAULT_DETECT_WIDTH, HaarFaceDetector
 from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
-from fer_edge.device.pipeline import FacePipeline
+from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
 from fer_edge.device.smoothing import FaceSmoother
 from fer_edge.device.sources import Frame, FrameSource, open_source
@@ -78,6 +79,41 @@ def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS) -> Frame | N
     return None
 
 
+def detected_frames(source: FrameSource, pipeline: FacePipeline, retry_s: float) -> Iterator[tuple[Frame, Detected, float]]:
+    """Each frame of ``source`` with its detected faces and the seconds its read took, until it ends."""
+    while True:
+        started = time.perf_counter()
+        frame = read_frame(source, retry_s)
+        if frame is None:
+            return
+        read_s = time.perf_counter() - started
+        yield frame, pipeline.detect(frame.image), read_s
+
+
+def stage_threads(threads: int | None, overlap: bool) -> tuple[int, int]:
+    """Interpreter and OpenCV threads: all cores shared in turn, or split between overlapping stages.
+
+    Overlapped, detection and classification each get half the cores (1 and 1 on 2 cores, 2 and
+    2 on a Pi's 4): threads of two stages that compete for the same cores wait on each other.
+    """
+    cores = os.cpu_count() or 1
+    share = max(1, cores // 2) if overlap else cores
+    return threads or min(default_threads(), share), share
+
+
+@contextmanager
+def detector_threads(count: int) -> Iterator[None]:
+    """OpenCV's thread count for the run (a process-wide setting), restored afterwards."""
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Let ``systemctl stop`` end the run like Ctrl-C does: cleanly, with the summary."""
@@ -114,6 +150,7 @@ def run(
     threads: int | None = None,
     detect_width: int = DEFAULT_DETECT_WIDTH,
     test_time_flip: bool | None = None,
+    overlap: bool = False,
     retry_s: float = RETRY_SECONDS,
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
@@ -123,7 +160,8 @@ def run(
 
     ``smooth=None`` smooths live sources (cameras, streams) and not files. ``test_time_flip=None``
     does what the model's sidecar says (its recorded accuracy was measured that way); off halves
-    the time per face at some accuracy. Notes and the summary go
+    the time per face at some accuracy. ``overlap`` reads and detects the next frame while the
+    current one is classified (device/background.py says when that pays). Notes and the summary go
     to ``log`` (stdout, or stderr when the JSON lines take stdout).
     """
     if log is None:
@@ -133,7 +171,7 @@ def run(
         raise FerEdgeError(f"--max-frames {max_frames}: must be at least 1")
     if threads is not None and threads < 1:
         raise FerEdgeError(f"--threads {threads}: must be at least 1")
-    threads = threads or default_threads()
+    threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip)
     detector = HaarFaceDetector(detect_width=detect_width)
@@ -142,7 +180,8 @@ def run(
     pipeline = FacePipeline(classifier, detector, FaceSmoother() if smooth else None)
     if verbose:
         log(
-            f"interpreter: {classifier.backend} ({threads} thread(s)); model {model_path} "
+            f"interpreter: {classifier.backend} ({threads} thread(s)); OpenCV: {cv2_threads} thread(s)"
+            f"{', overlapping classification (next frame detected meanwhile)' if overlap else ''}; model {model_path} "
             f"[input {classifier.input_dtype.name}, scale {classifier.input_scale:g}, zero point {classifier.input_zero_point:g}"
             f"{', test-time flip' if classifier.test_time_flip else ''}]"
         )
@@ -153,7 +192,7 @@ def run(
         )
     window = None
     outputs: list = []
-    summary = RunSummary(source.name, str(model_path), classifier.backend, threads)
+    summary = RunSummary(source.name, str(model_path), classifier.backend, threads, overlapped=overlap)
     stopped = "end of source"
     try:
         if display:
@@ -164,18 +203,14 @@ def run(
         recorder = VideoRecorder(record, source.fps) if record is not None else None
         outputs = [o for o in (json_lines, recorder, window) if o is not None]
         print_frames = window is None and json_lines is None and recorder is None
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), detector_threads(cv2_threads):
+            frames = detected_frames(source, pipeline, retry_s)
+            if overlap:
+                frames = in_background(frames)
             try:
                 index = 0
-                while max_frames is None or index < max_frames:
-                    started = time.perf_counter()
-                    frame = read_frame(source, retry_s)
-                    if frame is None:
-                        if index == 0:
-                            raise no_frame_error(source, retry_s)
-                        stopped = f"no frame for {retry_s:.0f} s" if source.live else "end of source"
-                        break
-                    result = pipeline.process(frame.image, index, frame.time, read_s=time.perf_counter() - started)
+                for frame, detected, read_s in frames:
+                    result = pipeline.classify(detected, index, frame.time, read_s=read_s)
                     summary.add(result)
                     if json_lines is not None:
                         json_lines.write(result)
@@ -190,13 +225,20 @@ def run(
                     if print_frames:
                         log(str(result))
                     index += 1
+                    if max_frames is not None and index >= max_frames:
+                        stopped = f"--max-frames {max_frames}"
+                        break
                 else:
-                    stopped = f"--max-frames {max_frames}"
+                    if index == 0:
+                        raise no_frame_error(source, retry_s)
+                    stopped = f"no frame for {retry_s:.0f} s" if source.live else "end of source"
             except KeyboardInterrupt:
                 stopped = "interrupted"
             except BrokenPipeError:  # `fer-edge run --json - | head`: the reader has gone
                 stopped = "output closed"
                 sys.stdout = open(os.devnull, "w")
+            finally:
+                frames.close()  # stops and waits for the detecting thread before the source closes
     finally:
         for output in outputs:
             output.close()

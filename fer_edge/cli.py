@@ -172,8 +172,9 @@ def run_command(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
     verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
-    threads: Optional[int] = typer.Option(None, "--threads", show_default="2, or 1 on a single core", help="Interpreter threads (a 48x48 face gains little from more)."),
+    threads: Optional[int] = typer.Option(None, "--threads", show_default="2 (1 on a single core); with --overlap half the cores, at most 2", help="Interpreter threads (a 48x48 face gains little from more)."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says", help="Classify each face and its mirror image and average them: the sidecar's accuracy is measured as it says; off is faster per face."),
+    overlap: bool = typer.Option(False, "--overlap/--no-overlap", help="Read and detect the next frame in a second thread while this one is classified, each stage on half the cores: more frames per second where classifying costs about as much as detecting (see benchmarks/bench_runtime.py), one frame more latency."),
     detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="Width frames are shrunk to for face detection: larger finds smaller, farther faces, more slowly."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
@@ -190,6 +191,7 @@ def run_command(
         verbose=verbose,
         threads=threads,
         test_time_flip=test_time_flip,
+        overlap=overlap,
         **({"detect_width": detect_width} if detect_width is not None else {}),
     )
 

@@ -138,6 +138,19 @@ def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model,
     capture.release()
 
 
+def test_overlapping_detection_changes_speed_not_results(placed_video, edge_int8_model):
+    """Detecting the next frame in a second thread must give the very same JSON lines as in turn."""
+    args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-", "--max-frames", "40"]
+    overlapped = fer_edge(*args, "--overlap", "--verbose", check=False)
+    in_turn = fer_edge(*args, "--no-overlap", "--verbose", check=False)
+    assert overlapped.returncode == 0 and in_turn.returncode == 0, (overlapped.stderr[-1000:], in_turn.stderr[-1000:])
+    assert "overlapping classification" in overlapped.stderr and "overlapping" not in in_turn.stderr
+    assert "shares add up to more than 100%" in overlapped.stderr
+    frames = [json.loads(line) for line in overlapped.stdout.splitlines()]
+    assert len(frames) == 40 and sum(len(f["faces"]) for f in frames) > 20
+    assert overlapped.stdout == in_turn.stdout
+
+
 def test_test_time_flip_follows_the_sidecar_unless_told(placed_video, edge_int8_model):
     from fer_edge.sidecar import read_sidecar
 

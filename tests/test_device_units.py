@@ -179,3 +179,42 @@ def test_a_live_camera_that_never_delivers_is_an_error(edge_int8_model, monkeypa
     camera.script = []
     with pytest.raises(FerEdgeError, match="camera 9: opened but delivered no frame"):
         runner.run(camera=camera, model=edge_int8_model, display=False, retry_s=0.1, log=lambda text: None)
+
+
+def test_background_items_arrive_in_order_and_errors_at_their_place():
+    from fer_edge.device.background import in_background
+
+    assert list(in_background(iter(range(50)), depth=3)) == list(range(50))
+
+    def fails_at_three():
+        yield from range(3)
+        raise FerEdgeError("video.mp4: cannot decode frame 3")
+
+    got = []
+    with pytest.raises(FerEdgeError, match="frame 3"):
+        for item in in_background(fails_at_three()):
+            got.append(item)
+    assert got == [0, 1, 2]
+
+
+def test_closing_the_background_stops_its_producer_within_depth():
+    """A consumer that stops early (--max-frames, Ctrl-C) stops the reading thread and waits for it."""
+    import threading
+
+    from fer_edge.device.background import in_background
+
+    produced, closed = [], threading.Event()
+
+    def frames():
+        try:
+            for i in range(1000):
+                produced.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    stream = in_background(frames(), depth=2)
+    assert [next(stream) for _ in range(5)] == list(range(5))
+    stream.close()
+    assert closed.is_set(), "the producer's own cleanup ran before close() returned"
+    assert len(produced) <= 5 + 2 + 1, "it read at most depth items ahead (and one it could not hand over)"

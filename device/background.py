@@ -1,0 +1,75 @@
+"""Run a generator in a background thread, a few items ahead of its consumer.
+
+With ``fer-edge run --overlap`` it reads and detects the next frame while the current one is
+classified: OpenCV and the TFLite interpreter release the GIL, so the two stages run on separate
+cores at once and a frame costs the slower stage instead of both, at one frame more latency.
+
+It pays only when classifying costs about as much as detecting, since each stage gets half the
+cores. Measured on a 2-core x86 VM (benchmarks/bench_runtime.py, 2026-11-25): tflite_runtime 2.14
+with test-time flip, 161.9 FPS overlapped (one thread per stage) against 142.4 in turn (two
+threads each); without the flip 168.1 against 173.9; with ai_edge_litert, whose classify is 10x
+faster there, 170.0 against 253.2. So it is off by default; on a 4-core Pi, where each stage
+keeps two cores, the benchmark prints both ways to choose from.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Iterator, TypeVar
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+class _Raised:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def in_background(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items`` as a background thread produces them, at most ``depth`` ahead.
+
+    An exception in the producer is raised here, at the item where it happened. Closing this
+    generator (``break``, Ctrl-C, garbage collection) stops the producer at its next item and
+    waits for it, so the caller may then close what the producer reads from (a camera).
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the consumer, which decides
+            put(_Raised(error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="fer-edge-detect", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join()
