@@ -52,6 +52,17 @@ def test_edge_architecture_fits_the_int8_budget() -> None:
     assert get_architecture("edge").build().count_params() < 1_450_000
 
 
+def test_wide_teacher_is_the_edge_plan_at_twice_the_width() -> None:
+    from fer_edge.train.architectures import get_architecture
+
+    def conv_filters(model) -> list[int]:
+        return [layer.filters for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+
+    edge, wide = get_architecture("edge").build(), get_architecture("wide").build()
+    assert 4_500_000 <= wide.count_params() <= 4_900_000, "a teacher must hold what the 1.5 MB edge net cannot"
+    assert sorted(set(conv_filters(wide))) == [2 * f for f in sorted(set(conv_filters(edge)))]
+
+
 def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
     result = fer_edge("train", "--arch", "resnet999", "--data", fer2013_dir, "--out", tmp_path / "x", check=False)
     assert_one_line_error(result, "--arch 'resnet999' is unknown", "edge")
