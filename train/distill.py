@@ -8,7 +8,9 @@ large to ship.
 
 The teachers' targets are computed once per run, on the un-augmented training faces and their
 mirror images (averaged, over all teachers), softened by ``distill_temperature``, and mixed with
-the one-hot labels: ``target = (1 - w) * one_hot + w * teacher``. The augmented copies of a face
+the one-hot labels: ``target = (1 - w) * one_hot + w * teacher``. The student trains on them with
+its usual cross-entropy at temperature 1 (Hinton's variant also raises the student's temperature
+and scales the loss by T^2; with T = 1, the default, the two are the same). The augmented copies of a face
 train on its face's target. This costs one prediction pass instead of a teacher forward pass
 per step, which on a CPU would cost more than the student's own training.
 
@@ -76,8 +78,9 @@ def distillation_targets(
 ) -> np.ndarray:
     """The teachers' softened probabilities for ``images``, cached in ``folder`` for --resume.
 
-    The cache is keyed by the teachers' sha256 and the number of images, so a teacher file
-    replaced between sessions is predicted again rather than silently mixed with old targets.
+    The cache is keyed by the sha256 the run recorded of its teachers, the number of images and
+    the temperature; computing the targets again (cache lost) refuses a teacher file that has
+    changed since the run started, so a run never mixes two teachers' targets.
     """
     cache = folder / TARGETS_FILE
     key = ",".join(t["sha256"] for t in teachers) + f"|{len(images)}|{temperature:g}"
