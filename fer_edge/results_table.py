@@ -53,6 +53,9 @@ def _training_summary(card: dict) -> str:
     seconds = training.get("train_seconds")
     if seconds:
         parts.append(f"{seconds / 3600:.1f} h CPU")
+    teachers = (training.get("distillation") or {}).get("teachers", [])
+    if teachers:
+        parts.append("distilled from " + " + ".join(str(t.get("arch", "?")) for t in teachers))
     return ", ".join(parts)
 
 

@@ -98,3 +98,11 @@ def test_a_student_trains_on_its_teachers_probabilities(tiny_run: Path, fer2013_
     # --resume reads the cached targets and goes on with the same teacher.
     fer_edge("train", "--out", out, "--resume", "--epochs", 2)
     assert json.loads((out / "run.json").read_text())["epochs_run"] == 2
+
+
+def test_the_results_table_says_what_a_model_was_distilled_from() -> None:
+    from fer_edge.results_table import _training_summary
+
+    training = {"config": {"recipe": {"epochs": 40}}, "epochs_run": 40, "best_epoch": 37,
+                "distillation": {"teachers": [{"arch": "wide"}, {"arch": "edge"}]}}  # fmt: skip
+    assert _training_summary({"training": training}) == "40 of 40 epochs, best 37, distilled from wide + edge"
