@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,14 @@ def test_distillation_options_are_checked_before_a_folder_is_made(tiny_run: Path
     assert_one_line_error(no_teacher, "--distill-weight 0.5 needs at least one --teacher")
     too_much = fer_edge(*common, "--teacher", tiny_run / "model.keras", "--distill-weight", 1.5, "--seed", 3, "--out", tmp_path / "c", check=False)
     assert_one_line_error(too_much, "--distill-weight 1.5", "at most 1")
-    assert not any((tmp_path / name).exists() for name in "abc"), "a refused run leaves no folder behind"
+    # A teacher whose record is fine but whose weights do not load fails only once the data is read.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copyfile(tiny_run / "run.json", broken / "run.json")
+    (broken / "model.keras").write_bytes(b"not a keras archive")
+    unloadable = fer_edge(*common, "--teacher", broken / "model.keras", "--seed", 3, "--out", tmp_path / "d", check=False)
+    assert_one_line_error(unloadable, "model.keras", "cannot load Keras model")
+    assert not any((tmp_path / name).exists() for name in "abcd"), "a refused run leaves no folder behind"
 
 
 @pytest.mark.slow

@@ -236,7 +236,7 @@ def drop_history_after(history_csv: Path, epochs_done: int) -> None:
 
 
 def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
-    """Create or reopen the output folder; on resume the saved run.json is authoritative."""
+    """Check a new run's output folder is free, or reopen one; on resume the saved run.json is authoritative."""
     out = Path(config.out)
     run_file = out / "run.json"
     state_file = out / "checkpoints" / "state.json"
@@ -251,8 +251,7 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
         return config, state
     if (out / "checkpoints" / "last.keras").exists():
         raise FerEdgeError(f"{out}: already holds a run; add --resume to continue it, or choose another --out")
-    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    return config, {}
+    return config, {}  # train() makes the folder once data and teachers have loaded
 
 
 def check_distillation(config: TrainConfig) -> list[dict]:
@@ -319,6 +318,8 @@ def train(
         distillation = describe_distillation(config, teachers, full.images[val_idx], full.labels[val_idx])
     else:
         distillation = json.loads((out / "run.json").read_text()).get("distillation")
+    # Made only now, so bad --data or a teacher that fails to load leaves no empty run folder.
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     train_targets = None
     if distillation:
         soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
