@@ -29,15 +29,17 @@ class _Raised:
         self.error = error
 
 
-def in_background(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def in_background(items: Iterator[T], depth: int = 2, stop: threading.Event | None = None) -> Iterator[T]:
     """Yield ``items`` as a background thread produces them, at most ``depth`` ahead.
 
     An exception in the producer is raised here, at the item where it happened. Closing this
-    generator (``break``, Ctrl-C, garbage collection) stops the producer at its next item and
-    waits for it, so the caller may then close what the producer reads from (a camera).
+    generator (``break``, Ctrl-C, garbage collection) sets ``stop``, which the producer may also
+    watch inside a long wait (a camera being retried), and waits for the producer to end, so the
+    caller may then close what it reads from: closing a camera under a running read can crash.
+    A second Ctrl-C during that wait is therefore ignored; the wait is one frame's read.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def put(item: object) -> bool:
         while not stop.is_set():
@@ -73,4 +75,8 @@ def in_background(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item
     finally:
         stop.set()
-        worker.join()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                continue

@@ -22,24 +22,39 @@ WINDOW_TITLE = "fer-edge (q or Esc to quit)"
 
 
 class JsonLines:
-    """One JSON object per frame, to a file or to stdout (``-``), flushed as it goes."""
+    """One JSON object per frame, to a file or to stdout (``-``), flushed as it goes.
 
-    def __init__(self, target: str | os.PathLike[str]) -> None:
+    The file is checked up front but opened on the first frame, so a run that gets no frame
+    (a camera that cannot be read) leaves an earlier file as it was and creates no empty one.
+    ``append`` adds to an existing file instead of replacing it: a service that systemd restarts
+    keeps what it wrote before.
+    """
+
+    def __init__(self, target: str | os.PathLike[str], append: bool = False) -> None:
         self.target = str(target)
-        if self.target == "-":
-            self.stream: TextIO = sys.stdout
-            return
-        try:
-            self.stream = open(self.target, "w", encoding="utf-8")
-        except OSError as exc:
-            raise FerEdgeError(f"--json {self.target}: cannot write ({exc.strerror})") from None
+        self.mode = "a" if append else "w"
+        self.stream: TextIO | None = sys.stdout if self.target == "-" else None
+        if self.stream is None:
+            path = Path(self.target)
+            if path.is_dir():
+                raise FerEdgeError(f"--json {self.target}: is a folder, not a file")
+            folder = path.parent
+            if not folder.is_dir():
+                raise FerEdgeError(f"--json {self.target}: folder {folder} does not exist")
+            if not os.access(path if path.exists() else folder, os.W_OK):
+                raise FerEdgeError(f"--json {self.target}: cannot write there (permission denied)")
 
     def write(self, result: FrameResult) -> None:
+        if self.stream is None:
+            try:
+                self.stream = open(self.target, self.mode, encoding="utf-8")
+            except OSError as exc:
+                raise FerEdgeError(f"--json {self.target}: cannot write ({exc.strerror})") from None
         self.stream.write(result.to_json() + "\n")
         self.stream.flush()
 
     def close(self) -> None:
-        if self.stream is not sys.stdout:
+        if self.stream is not None and self.stream is not sys.stdout:
             self.stream.close()
 
 

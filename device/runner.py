@@ -61,14 +61,17 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS) -> Frame | None:
-    """The next frame; a live source that drops out is retried (and reopened) for ``retry_s``."""
+def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS, stop: threading.Event | None = None) -> Frame | None:
+    """The next frame; a live source that drops out is retried (and reopened) for ``retry_s``.
+
+    ``stop`` ends the retrying early (the run is being stopped while a background thread reads).
+    """
     frame = source.read()
     if frame is not None or not source.live:
         return frame
     deadline = time.perf_counter() + retry_s
     failures = 1
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
         time.sleep(RETRY_PAUSE_S)
         if failures % REOPEN_EVERY == 0:
             source.reopen()
@@ -79,11 +82,13 @@ def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS) -> Frame | N
     return None
 
 
-def detected_frames(source: FrameSource, pipeline: FacePipeline, retry_s: float) -> Iterator[tuple[Frame, Detected, float]]:
+def detected_frames(
+    source: FrameSource, pipeline: FacePipeline, retry_s: float, stop: threading.Event | None = None
+) -> Iterator[tuple[Frame, Detected, float]]:
     """Each frame of ``source`` with its detected faces and the seconds its read took, until it ends."""
     while True:
         started = time.perf_counter()
-        frame = read_frame(source, retry_s)
+        frame = read_frame(source, retry_s, stop)
         if frame is None:
             return
         read_s = time.perf_counter() - started
@@ -131,6 +136,14 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (``| head``), so no later print or
+    exit-time flush raises BrokenPipeError again (the Python docs' recipe for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def no_frame_error(source: FrameSource, retry_s: float) -> FerEdgeError:
     if source.live:
         hint = "; for the Pi camera module use --camera picam" if source.name.startswith("camera") else ""
@@ -151,6 +164,7 @@ def run(
     detect_width: int = DEFAULT_DETECT_WIDTH,
     test_time_flip: bool | None = None,
     overlap: bool = False,
+    append: bool = False,
     retry_s: float = RETRY_SECONDS,
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
@@ -161,7 +175,8 @@ def run(
     ``smooth=None`` smooths live sources (cameras, streams) and not files. ``test_time_flip=None``
     does what the model's sidecar says (its recorded accuracy was measured that way); off halves
     the time per face at some accuracy. ``overlap`` reads and detects the next frame while the
-    current one is classified (device/background.py says when that pays). Notes and the summary go
+    current one is classified (device/background.py says when that pays). ``append`` adds to an
+    existing ``json_out`` file instead of replacing it. Notes and the summary go
     to ``log`` (stdout, or stderr when the JSON lines take stdout).
     """
     if log is None:
@@ -171,6 +186,8 @@ def run(
         raise FerEdgeError(f"--max-frames {max_frames}: must be at least 1")
     if threads is not None and threads < 1:
         raise FerEdgeError(f"--threads {threads}: must be at least 1")
+    if append and (json_out is None or str(json_out) == "-"):
+        raise FerEdgeError("--append adds to a --json FILE; give one")
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip)
@@ -199,14 +216,18 @@ def run(
             window, reason = open_window()
             if reason:
                 log(f"note: no preview window: {reason}; running headless (--no-display skips this check)")
-        json_lines = JsonLines(json_out) if json_out is not None else None
+        if window is not None:
+            outputs.append(window)
+        json_lines = JsonLines(json_out, append=append) if json_out is not None else None
         recorder = VideoRecorder(record, source.fps) if record is not None else None
-        outputs = [o for o in (json_lines, recorder, window) if o is not None]
+        outputs += [o for o in (json_lines, recorder) if o is not None]
         print_frames = window is None and json_lines is None and recorder is None
         with sigterm_as_interrupt(), detector_threads(cv2_threads):
-            frames = detected_frames(source, pipeline, retry_s)
             if overlap:
-                frames = in_background(frames)
+                stop = threading.Event()
+                frames = in_background(detected_frames(source, pipeline, retry_s, stop), stop=stop)
+            else:
+                frames = detected_frames(source, pipeline, retry_s)
             try:
                 index = 0
                 for frame, detected, read_s in frames:
@@ -236,7 +257,7 @@ def run(
                 stopped = "interrupted"
             except BrokenPipeError:  # `fer-edge run --json - | head`: the reader has gone
                 stopped = "output closed"
-                sys.stdout = open(os.devnull, "w")
+                silence_stdout()
             finally:
                 frames.close()  # stops and waits for the detecting thread before the source closes
     finally:

@@ -135,21 +135,33 @@ class PicameraSource(FrameSource):
     live = True
 
     def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
-        Picamera2 = import_picamera2()
         self.name = "picam"
         self.size = size
         try:
-            self.camera = Picamera2()
-            # "RGB888" is laid out B, G, R in memory: the order OpenCV expects.
-            config = self.camera.create_preview_configuration(main={"size": size, "format": "RGB888"})
-            self.camera.configure(config)
-            self.camera.start()
+            self.camera = self._start()
         except Exception as exc:  # picamera2 raises RuntimeError, IndexError (no camera), OSError
             raise FerEdgeError(
                 f"--camera picam: cannot start the Pi camera ({first_line(exc)}); check the ribbon cable "
                 "and that no other program uses it (rpicam-hello --list-cameras)"
             ) from None
         self._started = time.perf_counter()
+
+    def _start(self):
+        Picamera2 = import_picamera2()
+        camera = Picamera2()
+        # "RGB888" is laid out B, G, R in memory: the order OpenCV expects.
+        camera.configure(camera.create_preview_configuration(main={"size": self.size, "format": "RGB888"}))
+        camera.start()
+        return camera
+
+    def reopen(self) -> bool:
+        """Stop and start the camera afresh, as a USB camera is reopened after dropped frames."""
+        self.close()
+        try:
+            self.camera = self._start()
+        except Exception:
+            return False
+        return True
 
     def read(self) -> Frame | None:
         try:

@@ -168,6 +168,7 @@ def run_command(
     model: Optional[Path] = typer.Option(None, "--model", show_default="models/edge/edge-int8.tflite, the shipped model", help="An int8 .tflite model with its .json sidecar."),
     display: bool = typer.Option(True, "--display/--no-display", help="Show a window with boxes and labels where a display exists; --no-display for a headless Pi."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE|-", help="Write one JSON line per frame to FILE ('-' for stdout)."),
+    append: bool = typer.Option(False, "--append", help="Add to an existing --json FILE instead of replacing it (a service that restarts keeps its earlier lines)."),
     record: Optional[Path] = typer.Option(None, "--record", metavar="FILE.mp4", help="Write the annotated video to FILE.mp4."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
@@ -192,6 +193,7 @@ def run_command(
         threads=threads,
         test_time_flip=test_time_flip,
         overlap=overlap,
+        append=append,
         **({"detect_width": detect_width} if detect_width is not None else {}),
     )
 

@@ -174,6 +174,53 @@ def test_run_on_a_folder_of_images(edge_int8_model, test_split, tmp_path):
     assert "note: no preview window" in done.stdout  # headless OpenCV here: falls back, says so
 
 
+@pytest.mark.parametrize("json_args", [[], ["--json", "-"]], ids=["printed frames", "json lines"])
+def test_a_reader_that_goes_away_ends_the_run_quietly(placed_video, edge_int8_model, json_args):
+    """``fer-edge run ... | head -1``: the closed pipe ends the run with exit 0 and no traceback."""
+    args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *json_args]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    )
+    first = process.stdout.readline()
+    process.stdout.close()  # what head does after its line
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 0, errors[-2000:]
+    assert first.strip() and "Traceback" not in errors and "BrokenPipeError" not in errors, errors[-2000:]
+    if json_args:
+        assert "[output closed]" in errors, "the summary goes to stderr when JSON takes stdout"
+
+
+def test_json_file_is_replaced_or_appended_and_kept_when_no_frame_comes(placed_video, edge_int8_model, corrupt_video, tmp_path):
+    out = tmp_path / "faces.jsonl"
+    common = ["run", "--model", str(edge_int8_model), "--no-display", "--json", str(out), "--max-frames", "3"]
+    fer_edge(*common, "--camera", str(placed_video.path))
+    fer_edge(*common, "--camera", str(placed_video.path), "--append")
+    assert [json.loads(line)["frame"] for line in out.read_text().splitlines()] == [0, 1, 2, 0, 1, 2]
+    fer_edge(*common, "--camera", str(placed_video.path))
+    assert len(out.read_text().splitlines()) == 3, "without --append the file is replaced"
+    before = out.read_bytes()
+    assert_one_line_error(fer_edge(*common, "--camera", str(corrupt_video), check=False), "cannot open as a video")
+    assert out.read_bytes() == before, "a run that got no frame leaves the earlier file as it was"
+    fresh = tmp_path / "fresh.jsonl"
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(placed_video.path.read_bytes()[:40_000])
+    failed = fer_edge("run", "--camera", str(truncated), "--model", str(edge_int8_model), "--no-display", "--json", str(fresh), check=False)
+    assert_one_line_error(failed, str(truncated))
+    assert not fresh.exists(), "and creates no empty file"
+
+
+@pytest.mark.parametrize(
+    "option, fragment",
+    [(["--json", "{tmp}/missing/f.jsonl"], "does not exist"), (["--json", "{tmp}"], "is a folder"),
+     (["--record", "{tmp}/missing/v.mp4"], "does not exist"), (["--append"], "--append")],
+)  # fmt: skip
+def test_bad_output_paths_are_refused_before_anything_runs(placed_video, edge_int8_model, tmp_path, option, fragment):
+    option = [part.format(tmp=tmp_path) for part in option]
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *option, check=False)
+    assert_one_line_error(done, fragment)
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_systemctl_stop_ends_the_run_with_its_summary(placed_video, edge_int8_model, signum):
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-"]

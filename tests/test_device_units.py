@@ -218,3 +218,23 @@ def test_closing_the_background_stops_its_producer_within_depth():
     stream.close()
     assert closed.is_set(), "the producer's own cleanup ran before close() returned"
     assert len(produced) <= 5 + 2 + 1, "it read at most depth items ahead (and one it could not hand over)"
+
+
+def test_stopping_an_overlapped_run_cuts_a_dead_cameras_retries_short(monkeypatch):
+    """Ctrl-C while the reading thread retries a dead camera: it stops at once, not after retry_s."""
+    import threading
+    import time
+
+    from fer_edge.device import runner
+    from fer_edge.device.background import in_background
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE_S", 0.01)
+    camera = DroppingCamera()
+    camera.script = [True]  # one frame, then nothing for as long as it is retried
+    stop = threading.Event()
+    frames = in_background((runner.read_frame(camera, retry_s=30.0, stop=stop) for _ in range(2)), stop=stop)
+    assert next(frames) is not None
+    time.sleep(0.1)  # the thread is now retrying the dead camera
+    started = time.perf_counter()
+    frames.close()
+    assert time.perf_counter() - started < 1.0, "the retry loop saw the stop instead of waiting 30 s"
