@@ -15,7 +15,8 @@ pkg_resources). MTCNN, video-file and plotting extras are not installed and not 
 
 Run it with the TF-free device venv's Python to time the Pi setup (tflite_runtime), e.g.
     ~/.cache/fer-edge/device-venv-*/bin/python benchmarks/bench_runtime.py
-or with .venv/bin/python (then fer-edge uses TensorFlow's interpreter; the backend is printed).
+or with .venv/bin/python (then fer-edge uses ai_edge_litert, which the train extra installs; the backend
+is printed).
 A smoke run: ``--frames 20 --skip-fer``.
 """
 

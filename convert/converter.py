@@ -2,8 +2,9 @@
 
 The order is what makes the output trustworthy: convert into a temporary file beside ``--out``,
 check the tensors are what the mode promises, score float and TFLite on the test split, and
-only when the drop is within ``--tolerance`` move the model into place and write its sidecar.
-A refused or failed conversion leaves no ``.tflite``, no sidecar and no temporary file behind.
+only when the drop is within ``--tolerance`` write its sidecar and move the model into place.
+A refused or failed conversion leaves no ``.tflite``, no sidecar and no temporary file behind
+(an earlier model at ``--out`` stays as it was, with its own sidecar).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fer_edge.convert.tensors import TFLiteTensors, read_tensors
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
+from fer_edge.files import check_output_path, write_json
 from fer_edge.sidecar import sidecar_path, training_provenance, write_sidecar
 
 
@@ -143,8 +145,9 @@ def convert(
         raise FerEdgeError(f"--out {out}: must end in .tflite (e.g. {default_out(model_path, mode).name})")
     if confusion is not None and confusion.suffix.lower() != ".png":
         raise FerEdgeError(f"--confusion {confusion}: must end in .png")
-    if not out.parent.is_dir():
-        raise FerEdgeError(f"--out {out}: folder {out.parent} does not exist; create it first")
+    for option, path in (("--out", out), ("--json", json_out), ("--confusion", confusion)):
+        if path is not None:
+            check_output_path(option, path)
     if model_path.suffix.lower() not in KERAS_SUFFIXES:
         raise FerEdgeError(f"{model_path}: expected a .keras model (the float model fer-edge train writes)")
     if sidecar_path(out).resolve() == sidecar_path(model_path).resolve():
@@ -165,6 +168,8 @@ def convert(
         say(f"calibrating on {len(calibration.images)} training faces ({calibration.per_class} per class, seed {seed})")
 
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.tflite")
+    sidecar = sidecar_path(out)
+    sidecar_before = sidecar.read_bytes() if sidecar.is_file() else None
     try:
         tmp.write_bytes(tflite_bytes(model, mode, None if calibration is None else calibration.images))
         tensors = read_tensors(tmp)
@@ -181,44 +186,43 @@ def convert(
                 comparison,
             )
         size = tmp.stat().st_size
-        os.replace(tmp, out)
+        files: dict[str, str] = {}
+        if confusion is not None:
+            from fer_edge.plots import plot_confusion
+
+            plot_confusion(comparison.tflite_report, confusion, title=(
+                f"{out.name} ({mode}) on test: accuracy {100 * comparison.tflite_report.accuracy:.1f}%, "
+                f"weighted F1 {100 * comparison.tflite_report.weighted_f1:.1f}%"
+            ))
+            files["confusion"] = relative_to(confusion, out.parent)
+        card = tflite_card(
+            mode=mode, tensors=tensors, comparison=comparison, size=size, test_time_flip=test_time_flip,
+            calibration=calibration, model_path=model_path, out=out, test_source=test.source,
+            training=training, commands=[*commands, command], files=files,
+        )
+        # The model moves into place last: until then a failure leaves the earlier model, with
+        # its own sidecar, as it was.
+        write_sidecar(out, card)
+        try:
+            os.replace(tmp, out)
+        except OSError as exc:
+            restore_or_remove(sidecar, sidecar_before)
+            raise FerEdgeError(f"{out}: cannot write ({exc.strerror})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
-    files: dict[str, str] = {}
-    if confusion is not None:
-        from fer_edge.plots import plot_confusion
-
-        plot_confusion(comparison.tflite_report, confusion, title=(
-            f"{out.name} ({mode}) on test: accuracy {100 * comparison.tflite_report.accuracy:.1f}%, "
-            f"weighted F1 {100 * comparison.tflite_report.weighted_f1:.1f}%"
-        ))
-        files["confusion"] = relative_to(confusion, out.parent)
-    card = tflite_card(
-        mode=mode, tensors=tensors, comparison=comparison, size=size, test_time_flip=test_time_flip,
-        calibration=calibration, model_path=model_path, out=out, test_source=test.source,
-        training=training, commands=[*commands, command], files=files,
-    )
-    try:
-        sidecar = write_sidecar(out, card)
-    except OSError as exc:
-        out.unlink(missing_ok=True)  # a model without its sidecar must not be shipped
-        raise FerEdgeError(f"{sidecar_path(out)}: cannot write sidecar ({exc.strerror}); {out} removed") from None
     if json_out is not None:
-        write_json_report(json_out, {"model": str(out), "sidecar": str(sidecar), **card, "check": comparison.to_dict()})
+        write_json(json_out, {"model": str(out), "sidecar": str(sidecar), **card, "check": comparison.to_dict()})
     say(f"wrote {out} ({size / 1024:.0f} KiB) and {sidecar}")
     return ConversionResult(out, sidecar, mode, tensors, comparison, card)
 
 
-def write_json_report(path: Path, payload: dict) -> None:
-    """``--json``: the sidecar plus the check's verdict, for a program; written whole or not at all."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FerEdgeError(f"--json {path}: cannot write ({exc.strerror})") from None
+def restore_or_remove(path: Path, before: bytes | None) -> None:
+    """Put back what ``path`` held before this command (or remove it if it did not exist)."""
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(before)
 
 
 def tflite_card(*, mode: str, tensors: TFLiteTensors, comparison: Comparison, size: int, test_time_flip: bool,

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from fer_edge.contract import NUM_CLASSES, Dataset, to_model_input
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.splits import subset_per_class
 
 #: Conversion modes, as named by ``fer-edge convert --int8|--float16|--dynamic``.
@@ -111,5 +111,4 @@ def tflite_bytes(model, mode: str, calibration: np.ndarray | None = None) -> byt
             warnings.simplefilter("ignore", UserWarning)
             return converter.convert()
     except Exception as exc:  # the converter raises ConverterError, ValueError, RuntimeError...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FerEdgeError(f"TFLite converter failed for {mode} ({reason[:200]}); the model may use an op TFLite cannot quantize") from None
+        raise FerEdgeError(f"TFLite converter failed for {mode} ({first_line(exc)}); the model may use an op TFLite cannot quantize") from None

@@ -10,7 +10,7 @@ import importlib
 import os
 from typing import Any
 
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, first_line
 
 #: Modules tried in order, with the attribute path of their Interpreter class.
 BACKENDS: tuple[tuple[str, str], ...] = (
@@ -46,6 +46,5 @@ def make_interpreter(model_path: str | os.PathLike[str], num_threads: int | None
         interpreter = cls(model_path=str(model_path), num_threads=num_threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line})") from None
+        raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line(exc)})") from None
     return interpreter, backend

@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_edge.device.results import FrameResult
 from fer_edge.errors import FerEdgeError
+from fer_edge.files import check_output_path
 
 WINDOW_TITLE = "fer-edge (q or Esc to quit)"
 
@@ -35,14 +36,7 @@ class JsonLines:
         self.mode = "a" if append else "w"
         self.stream: TextIO | None = sys.stdout if self.target == "-" else None
         if self.stream is None:
-            path = Path(self.target)
-            if path.is_dir():
-                raise FerEdgeError(f"--json {self.target}: is a folder, not a file")
-            folder = path.parent
-            if not folder.is_dir():
-                raise FerEdgeError(f"--json {self.target}: folder {folder} does not exist")
-            if not os.access(path if path.exists() else folder, os.W_OK):
-                raise FerEdgeError(f"--json {self.target}: cannot write there (permission denied)")
+            check_output_path("--json", self.target)
 
     def write(self, result: FrameResult) -> None:
         if self.stream is None:
@@ -66,8 +60,7 @@ class VideoRecorder:
         self.fps = fps if fps > 0 else 10.0
         self.writer: cv2.VideoWriter | None = None
         self.size: tuple[int, int] | None = None
-        if not self.path.parent.is_dir():
-            raise FerEdgeError(f"--record {self.path}: folder {self.path.parent} does not exist")
+        check_output_path("--record", self.path)
 
     def write(self, image: np.ndarray) -> None:
         if self.writer is None:

@@ -19,7 +19,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.errors import FerEdgeError, first_line  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file, a stream URL, an image or a folder of images"
@@ -176,11 +176,6 @@ class PicameraSource(FrameSource):
             self.camera.close()
         except Exception:
             pass
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def import_picamera2():

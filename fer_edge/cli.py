@@ -19,6 +19,7 @@ import typer
 from fer_edge import __version__
 from fer_edge.dataset import default_data_dir
 from fer_edge.errors import FerEdgeError
+from fer_edge.files import check_output_path, write_json
 
 app = typer.Typer(
     help="Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi.",
@@ -53,14 +54,14 @@ def main_options(
 
 @app.command()
 def train(
-    data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
-    arch: str = typer.Option("edge", "--arch", help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
+    data: Optional[Path] = typer.Option(None, "--data", show_default="$FER2013_DIR or ../shared/fer2013", help=DATA_HELP + " With --resume or --restore-from: where the run's data is now (a moved run)."),
+    arch: Optional[str] = typer.Option(None, "--arch", show_default="edge", help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change; --epochs at or below the epochs done just exports the best model so far)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change: at or below the epochs done it just exports the best model so far; a cosine schedule cannot be lengthened; --data may say where the data is now)."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from a shipped .keras model's weights (fine-tuning, e.g. a second, shorter cosine cycle); its validation split must be the same (same --seed)."),
     restore_from: Optional[Path] = typer.Option(None, "--restore-from", help="Continue the run a shipped .keras model came from, at its best epoch, in a new --out (for a lost run folder); --epochs gives the run's full length."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the validation split, initialisation and augmentation."),
-    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of train/ held out (stratified) to choose the best epoch."),
+    seed: Optional[int] = typer.Option(None, "--seed", show_default="0", help="Seed for the validation split, initialisation and augmentation."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", show_default="0.1", help="Share of train/ held out (stratified) to choose the best epoch."),
     limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs; default: the --arch recipe's."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size; default: the --arch recipe's."),
@@ -76,8 +77,8 @@ def train(
     teacher: Optional[list[Path]] = typer.Option(None, "--teacher", help="Distil from this trained .keras model (repeat for several; their mean is used). It must hold out the same validation split (same --seed)."),
     distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default="0.5 with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
     distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
-    precision: str = typer.Option("auto", "--precision", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
-    strategy: str = typer.Option("auto", "--strategy", help="tf.distribute strategy: auto (mirrored on several GPUs), default, mirrored, one-device."),
+    precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy: auto (mirrored on several GPUs), default, mirrored, one-device."),
 ) -> None:
     """Train a CNN on FER2013 with checkpoints every epoch (see --resume)."""
     from fer_edge.train.architectures import get_architecture
@@ -99,12 +100,17 @@ def train(
         distill_weight=distill_weight if distill_weight is not None else (0.5 if teacher else None),
         distill_temperature=distill_temperature,
     )
+    run_settings = dict(arch=arch, seed=seed, val_fraction=val_fraction, limit_per_class=limit_per_class, precision=precision, strategy=strategy)
     if resume or restore_from:
         flag = "--resume" if resume else "--restore-from"
-        changed = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None and name != "epochs"]
-        changed += ["--teacher"] if teacher else []
+        given = {**overrides, **run_settings, "teacher": teacher or None}
+        flags = {"learning_rate": "lr"}  # options whose flag is not their name
+        changed = [f"--{flags.get(name, name).replace('_', '-')}" for name, value in given.items() if value is not None and name != "epochs"]
         if changed:
-            raise FerEdgeError(f"{', '.join(changed)} cannot change on {flag}: a run keeps the settings it started with (only --epochs may)")
+            raise FerEdgeError(
+                f"{', '.join(changed)} cannot change on {flag}: a run keeps the settings it started with "
+                "(only --epochs may, and --data says where its data is now)"
+            )
     starts = [flag for flag, given in (("--resume", resume), ("--restore-from", restore_from), ("--init-from", init_from)) if given]
     if len(starts) > 1:
         raise FerEdgeError(f"{' and '.join(starts)} exclude each other: a run starts fresh, from a model (--init-from, --restore-from), or continues (--resume)")
@@ -113,26 +119,25 @@ def train(
 
         if out is None:
             raise FerEdgeError("--restore-from needs --out: the new folder the restored run continues in")
-        restore_run(restore_from, out, epochs=epochs)
+        restore_run(restore_from, out, epochs=epochs, data=data)
+    arch = arch or "edge"
     recipe = get_architecture(arch).recipe.overridden(**overrides)
-    if recipe.monitor not in ("val_loss", "val_accuracy"):
-        raise FerEdgeError(f"--monitor {recipe.monitor!r} is not one of val_loss, val_accuracy")
     config = TrainConfig(
         arch=arch,
         recipe=recipe,
-        data=str(data),
+        data=str(data or default_data_dir()),
         out=str(out or Path("runs") / arch),
-        seed=seed,
-        val_fraction=val_fraction,
+        seed=0 if seed is None else seed,
+        val_fraction=0.1 if val_fraction is None else val_fraction,
         limit_per_class=limit_per_class,
-        precision=precision,
-        strategy=strategy,
+        precision=precision or "auto",
+        strategy=strategy or "auto",
         command=cli_command(),
         init_from=str(init_from) if init_from else None,
         teachers=[str(path) for path in teacher or []],
     )
     continues = resume or restore_from is not None
-    run_training(config, resume=continues, resume_epochs=epochs if continues else None)
+    run_training(config, resume=continues, resume_epochs=epochs if continues else None, data_moved_to=str(data) if continues and data else None)
 
 
 @app.command("eval")
@@ -146,16 +151,24 @@ def evaluate_command(
 ) -> None:
     """Evaluate a model: per-class precision, recall, F1, accuracy, macro and weighted averages."""
     from fer_edge.evaluate import evaluate
+    from fer_edge.plots import require_matplotlib
 
+    to_stdout = str(json_out) == "-"
+    if json_out is not None and not to_stdout:
+        check_output_path("--json", json_out)
+    if confusion is not None:
+        if confusion.suffix.lower() != ".png":
+            raise FerEdgeError(f"--confusion {confusion}: must end in .png")
+        check_output_path("--confusion", confusion)
+        require_matplotlib("--confusion")
     report = evaluate(model, data, split, test_time_flip=test_time_flip)
-    payload = report.to_dict()
-    if str(json_out) == "-":
-        typer.echo(json.dumps(payload, indent=2))
-        return
-    typer.echo(f"{model} on {report.data}")
-    typer.echo(report.table())
-    if json_out is not None:
-        write_text_atomically(json_out, json.dumps(payload, indent=2) + "\n")
+    if to_stdout:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(f"{model} on {report.data}")
+        typer.echo(report.table())
+        if json_out is not None:
+            write_json(json_out, report.to_dict())
     if confusion is not None:
         from fer_edge.plots import plot_confusion
 
@@ -232,17 +245,6 @@ def convert_command(
         confusion=confusion,
         command=cli_command(),
     )
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write a file whole or not at all."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FerEdgeError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def main() -> None:

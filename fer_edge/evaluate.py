@@ -14,7 +14,7 @@ import numpy as np
 
 from fer_edge.contract import Dataset, to_model_input
 from fer_edge.dataset import load_split
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.metrics import EvalReport, report_from_predictions
 from fer_edge.sidecar import read_sidecar, training_provenance
 from fer_edge.splits import validation_split
@@ -32,8 +32,7 @@ def load_keras_model(path: str | os.PathLike[str]):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a bad file; the user needs one line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FerEdgeError(f"{path}: cannot load Keras model ({reason[:200]})") from None
+        raise FerEdgeError(f"{path}: cannot load Keras model ({first_line(exc)})") from None
 
 
 def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:

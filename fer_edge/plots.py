@@ -12,10 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.contract import CLASS_NAMES
+from fer_edge.errors import FerEdgeError
 from fer_edge.metrics import EvalReport
 
 
+def require_matplotlib(option: str) -> None:
+    """A one-line error when matplotlib is missing: the Pi's device extra leaves it out."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise FerEdgeError(f"{option} draws a PNG and needs matplotlib: pip install matplotlib (or 'fer-edge[train]')") from None
+
+
 def _pyplot():
+    require_matplotlib("drawing a plot")
     import matplotlib
 
     matplotlib.use("Agg")

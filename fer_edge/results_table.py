@@ -18,7 +18,7 @@ END = "<!-- results:end -->"
 
 
 def load_cards(models_dir: Path) -> list[tuple[Path, dict]]:
-    """Every sidecar under ``models_dir`` whose model file is shipped beside it."""
+    """Every model sidecar under ``models_dir``: shipped models, and metrics-only records (``seed``)."""
     cards = []
     for sidecar in sorted(models_dir.glob("**/*.json")):
         card = json.loads(sidecar.read_text())

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from fer_edge.contract import CLASS_NAMES, PREPROCESSING_ID, SIDECAR_SCHEMA
 from fer_edge.errors import FerEdgeError
+from fer_edge.files import write_json
 
 
 def sidecar_path(model_path: str | os.PathLike[str]) -> Path:
@@ -69,10 +70,7 @@ def write_sidecar(model_path: str | os.PathLike[str], card: dict) -> Path:
     """Write the sidecar atomically (a half-written sidecar would mislead every reader)."""
     path = sidecar_path(model_path)
     payload = {"schema": SIDECAR_SCHEMA, "model": Path(model_path).name, "class_names": list(CLASS_NAMES), **card}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(path, payload)
 
 
 def training_provenance(model_path: str | os.PathLike[str]) -> tuple[dict | None, list[str]]:

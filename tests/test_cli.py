@@ -68,6 +68,33 @@ def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> 
     assert_one_line_error(result, "--arch 'resnet999' is unknown", "edge")
 
 
+@pytest.mark.parametrize(
+    "option, fragment",
+    [(["--augment", "strongest"], "is not one of none, standard, strong"), (["--batch-size", "0"], "at least 1"),
+     (["--epochs", "0"], "at least 1"), (["--val-fraction", "1.5"], "between 0 and 1"), (["--limit-per-class", "0"], "at least 1"),
+     (["--warmup-epochs", "9", "--epochs", "5"], "fewer than --epochs"), (["--optimizer", "lion"], "sgd, adam, adamw")],
+)  # fmt: skip
+def test_training_settings_that_cannot_train_are_refused_first(option: list[str], fragment: str, tmp_path: Path) -> None:
+    result = fer_edge("train", "--arch", "tiny", "--data", tmp_path / "no-data-needed", "--out", tmp_path / "run", *option, check=False)
+    assert_one_line_error(result, option[0], fragment)
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.keras").write_bytes(b"")  # never loaded: refused before that
+    config = {"arch": "edge", "recipe": {"epochs": 40, "batch_size": 128, "optimizer": "sgd", "learning_rate": 0.05, "schedule": "cosine"},
+              "data": str(tmp_path / "data"), "out": str(run)}  # fmt: skip
+    (run / "run.json").write_text(json.dumps({"config": config, "schedule_epochs": 40}))
+    before = (run / "run.json").read_text()
+    for option in (["--seed", "1"], ["--arch", "wide"], ["--val-fraction", "0.2"], ["--lr", "0.1"]):
+        assert_one_line_error(fer_edge("train", "--out", run, "--resume", *option, check=False), option[0], "cannot change on --resume")
+    longer = fer_edge("train", "--out", run, "--resume", "--epochs", 60, check=False)
+    assert_one_line_error(longer, "--epochs 60", "cosine schedule ends at epoch 40", "--init-from")
+    assert (run / "run.json").read_text() == before, "a refused resume changes nothing"
+
+
 def test_eval_of_a_missing_model_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
     result = fer_edge("eval", tmp_path / "nope.keras", "--data", fer2013_dir, check=False)
     assert_one_line_error(result, "nope.keras: model file not found")
@@ -80,6 +107,18 @@ def test_eval_of_a_file_that_is_no_model_is_one_line(fer2013_dir: Path, tmp_path
     fake_tflite = tmp_path / "fake.tflite"
     fake_tflite.write_bytes(b"\0" * 64)
     assert_one_line_error(fer_edge("eval", fake_tflite, "--data", fer2013_dir, check=False), "fake.tflite: not a valid TFLite model")
+
+
+def test_eval_refuses_unwritable_outputs_before_evaluating(tmp_path: Path) -> None:
+    model = tmp_path / "m.keras"  # never read: the outputs are checked first
+    for option, path, fragment in (
+        ("--json", tmp_path / "missing" / "r.json", "does not exist"),
+        ("--confusion", tmp_path / "missing" / "cm.png", "does not exist"),
+        ("--confusion", tmp_path / "cm.jpg", "must end in .png"),
+        ("--json", tmp_path, "is a folder"),
+    ):
+        assert_one_line_error(fer_edge("eval", model, option, path, check=False), option, fragment)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_eval_with_missing_data_is_one_line(tmp_path: Path) -> None:
@@ -124,6 +163,10 @@ def test_eval_prints_the_accuracy_it_writes_to_json(tiny_run: Path, fer2013_dir:
     # The training run's own test report and a fresh eval agree.
     assert report["accuracy"] == pytest.approx(json.loads((tiny_run / "metrics.json").read_text())["accuracy"], abs=1e-6)
     assert png.stat().st_size > 10_000
+    # JSON on stdout still draws the matrix.
+    png.unlink()
+    printed = fer_edge("eval", tiny_run / "model.keras", "--data", fer2013_dir, "--json", "-", "--confusion", png).stdout
+    assert json.loads(printed)["accuracy"] == report["accuracy"] and png.stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -62,6 +62,10 @@ def test_wrong_out_suffix_and_two_modes_are_one_line(fer2013_dir: Path, tmp_path
         fer_edge("convert", model, "--data", fer2013_dir, "--out", tmp_path / "model.tflite", check=False), "sidecar", "model.json"
     )
     assert_one_line_error(fer_edge("convert", model, "--data", fer2013_dir, "--tolerance", "-1", check=False), "--tolerance")
+    for option, name in (("--json", "report.json"), ("--confusion", "cm.png")):
+        missing = tmp_path / "missing" / name
+        result = fer_edge("convert", model, "--data", fer2013_dir, "--out", tmp_path / "m.tflite", option, missing, check=False)
+        assert_one_line_error(result, option, "does not exist")
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
 
 

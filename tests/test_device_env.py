@@ -1,7 +1,7 @@
 """The runtime never needs TensorFlow: checked here, and in a TF-free venv built as the Pi README says.
 
-``test_device_venv`` (slow) makes a second virtual environment exactly as device/README-pi.md tells
-Pi users (``python3 -m venv --system-site-packages``, then the package's ``device`` extra: NumPy < 2,
+``test_device_venv`` (slow) makes a second virtual environment exactly as the README's Raspberry Pi
+section tells Pi users (``python3 -m venv --system-site-packages``, then the package's ``device`` extra: NumPy < 2,
 opencv-python-headless < 5, tflite-runtime 2.14) plus pytest, in a cache folder outside the
 repository (reused while the install inputs are unchanged), and runs every ``device`` test inside it.
 """

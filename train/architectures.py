@@ -15,6 +15,12 @@ from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES
 from fer_edge.errors import FerEdgeError
 
 
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+AUGMENTATIONS = ("none", "standard", "strong")
+MONITORS = ("val_loss", "val_accuracy")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How an architecture is trained; every field can be overridden from the command line."""
@@ -32,6 +38,30 @@ class Recipe:
     patience: int = 10  # epochs without improvement before stopping; 0 turns early stopping off
     distill_weight: float = 0.0  # share of the teachers' probabilities in the targets (with --teacher)
     distill_temperature: float = 1.0  # softens the teachers' probabilities (train/distill.py)
+
+    def validate(self) -> "Recipe":
+        """This recipe, or a one-line error naming the option whose value cannot train.
+
+        Checked before any data loads or any file is written, so a typo costs nothing.
+        """
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTATIONS, "monitor": MONITORS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise FerEdgeError(f"--{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        for name, value, ok, rule in (
+            ("epochs", self.epochs, self.epochs >= 1, "at least 1"),
+            ("batch-size", self.batch_size, self.batch_size >= 1, "at least 1"),
+            ("lr", self.learning_rate, self.learning_rate > 0, "above 0"),
+            ("warmup-epochs", self.warmup_epochs, 0 <= self.warmup_epochs < max(self.epochs, 1), "0 or more, and fewer than --epochs"),
+            ("weight-decay", self.weight_decay, self.weight_decay >= 0, "0 or more"),
+            ("label-smoothing", self.label_smoothing, 0 <= self.label_smoothing < 1, "from 0 up to (not including) 1"),
+            ("patience", self.patience, self.patience >= 0, "0 (off) or more"),
+            ("distill-weight", self.distill_weight, 0 <= self.distill_weight <= 1, "between 0 and 1"),
+            ("distill-temperature", self.distill_temperature, self.distill_temperature > 0, "above 0"),
+        ):
+            if not ok:
+                raise FerEdgeError(f"--{name} {value}: must be {rule}")
+        return self
 
     def overridden(self, **changes: object) -> "Recipe":
         """A copy with the given fields changed (``None`` values are ignored)."""

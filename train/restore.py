@@ -93,18 +93,20 @@ def init_record(model_path: str | Path, config) -> dict:
     return {**model_identity(model_path), "epoch": epoch, "training": run}
 
 
-def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) -> None:
+def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, data: str | Path | None = None) -> None:
     """Write a run folder in ``out`` that ``train(..., resume=True)`` continues after the model's epoch.
 
     ``epochs`` is the run's planned length, which sets the cosine schedule: give the length the
     run started with (its first command's), since an exported snapshot records its shorter cap.
+    ``data`` is where the run's data is now, when not where the run recorded it.
     """
     import keras
 
     from fer_edge.dataset import load_split
     from fer_edge.splits import training_indices
+    from fer_edge.files import write_json
     from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import TrainConfig, compile_for_training, drop_history_after, resolve_precision, write_json
+    from fer_edge.train.trainer import SCHEDULE_EPOCHS, TrainConfig, compile_for_training, drop_history_after, resolve_precision
 
     model_path, out = Path(model_path), Path(out)
     run, epoch, log = restorable_record(model_path)
@@ -114,7 +116,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     recipe = config.recipe.overridden(epochs=epochs)
     if epoch >= recipe.epochs:
         raise FerEdgeError(f"{model_path}: its weights are from epoch {epoch}, already at --epochs {recipe.epochs}; give the run's full length with --epochs")
-    config = replace(config, recipe=recipe, out=str(out), command="")
+    config = replace(config, recipe=recipe, out=str(out), command="", data=str(data) if data else config.data)
 
     full = load_split(config.data, "train")
     train_idx, _ = training_indices(full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class)
@@ -147,6 +149,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None) 
     record = {k: v for k, v in run.items() if k not in ("finished", "epochs_run", "best_epoch", "best_monitor", "stopped_early", "train_seconds")}
     # train(..., resume=True) appends the command that continues from here.
     record.update(config=config.to_dict(), restored_from=restored, commands=list(run.get("commands", [])))
+    record[SCHEDULE_EPOCHS] = recipe.epochs  # the schedule compile_for_training just built
     write_json(out / "run.json", record)
     write_json(
         checkpoints / "state.json",

@@ -32,6 +32,7 @@ from fer_edge.contract import NUM_CLASSES, PREPROCESSING, Dataset, to_model_inpu
 from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
+from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import Recipe, get_architecture
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record
@@ -62,6 +63,15 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> "TrainConfig":
+        """This config, or a one-line error for a value that cannot train (before anything loads)."""
+        self.recipe.validate()
+        if not 0 < self.val_fraction < 1:
+            raise FerEdgeError(f"--val-fraction {self.val_fraction}: must be between 0 and 1 (0.1 holds out a tenth)")
+        if self.limit_per_class is not None and self.limit_per_class < 1:
+            raise FerEdgeError(f"--limit-per-class {self.limit_per_class}: must be at least 1")
+        return self
 
     @classmethod
     def from_dict(cls, raw: dict) -> "TrainConfig":
@@ -204,13 +214,6 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
     return EpochCheckpoint()
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON atomically, so a killed run never leaves a half-written file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
@@ -235,8 +238,9 @@ def drop_history_after(history_csv: Path, epochs_done: int) -> None:
         history_csv.write_text("".join(kept))
 
 
-def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
-    """Check a new run's output folder is free, or reopen one; on resume the saved run.json is authoritative."""
+def prepare_run(config: TrainConfig, resume: bool, data_moved_to: str | None = None) -> tuple[TrainConfig, dict]:
+    """Check a new run's output folder is free, or reopen one; on resume the saved run.json is
+    authoritative, except for where the run and (``data_moved_to``) its data are now."""
     out = Path(config.out)
     run_file = out / "run.json"
     state_file = out / "checkpoints" / "state.json"
@@ -246,12 +250,38 @@ def prepare_run(config: TrainConfig, resume: bool) -> tuple[TrainConfig, dict]:
         saved = json.loads(run_file.read_text())
         # The run lives where it is now: a run folder may have been moved or copied.
         config = replace(TrainConfig.from_dict(saved["config"]), out=str(out))
+        if data_moved_to:
+            config = replace(config, data=data_moved_to)
         state = json.loads(state_file.read_text()) if state_file.is_file() else {}
         drop_history_after(out / "history.csv", int(state.get("epoch", 0)))
         return config, state
     if (out / "checkpoints" / "last.keras").exists():
         raise FerEdgeError(f"{out}: already holds a run; add --resume to continue it, or choose another --out")
     return config, {}  # train() makes the folder once data and teachers have loaded
+
+
+#: run.json's record of the epochs the learning-rate schedule was built for.
+SCHEDULE_EPOCHS = "schedule_epochs"
+
+
+def check_resume_epochs(out: Path, config: TrainConfig, epochs: int) -> None:
+    """Refuse ``--resume --epochs`` past a cosine schedule's end: its learning rate is zero there.
+
+    The schedule is saved with the optimizer in checkpoints/last.keras, built for the epochs the
+    run started with (run.json's ``schedule_epochs``; older runs: their saved epoch cap), so more
+    epochs would train at learning rate 0. A longer run is a new cycle from the trained weights.
+    """
+    if epochs < 1:
+        raise FerEdgeError(f"--epochs {epochs}: must be at least 1")
+    if config.recipe.schedule != "cosine":
+        return
+    run = json.loads((out / "run.json").read_text())
+    length = int(run.get(SCHEDULE_EPOCHS) or config.recipe.epochs)
+    if epochs > length:
+        raise FerEdgeError(
+            f"--epochs {epochs}: {out}'s cosine schedule ends at epoch {length}, where its learning rate reaches 0; "
+            f"train a further cycle instead: fer-edge train --init-from {out / 'model.keras'} --epochs N --out NEW"
+        )
 
 
 def check_distillation(config: TrainConfig) -> list[dict]:
@@ -281,24 +311,32 @@ def describe_distillation(config: TrainConfig, teachers: list[dict], val_images:
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, resume_epochs: int | None = None, verbose: int | str = "auto"
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    resume_epochs: int | None = None,
+    data_moved_to: str | None = None,
+    verbose: int | str = "auto",
 ) -> TrainResult:
     """Train (or resume) a run and write the output folder described in this module's docstring.
 
-    ``resume_epochs`` changes a resumed run's epoch cap: more to extend it, or at most the epochs
-    already done to stop there and export the best model so far (the learning-rate schedule
-    keeps the length it started with).
+    ``resume_epochs`` changes a resumed run's epoch cap: more to extend a constant-rate run (a
+    cosine schedule cannot be lengthened: :func:`check_resume_epochs`), or at most the epochs
+    already done to stop there and export the best model so far. ``data_moved_to`` is where a resumed run's data is now.
 
     ``config.command`` of the call is recorded in run.json's ``commands`` (the first command and
     every ``--resume`` that continued it), so the sidecar can say exactly how the model was made.
     """
     command = config.command or current_command()
+    if not resume:
+        config.validate()
     # Checked before the run folder exists, so a refused --init-from or --teacher leaves nothing behind.
     started_from = init_record(config.init_from, config) if config.init_from and not resume else None
     teachers = check_distillation(config) if not resume else None
-    config, state = prepare_run(config, resume)
+    config, state = prepare_run(config, resume, data_moved_to)
     out = Path(config.out)
     if resume and resume_epochs is not None and resume_epochs != config.recipe.epochs:
+        check_resume_epochs(out, config, resume_epochs)
         config.recipe = config.recipe.overridden(epochs=resume_epochs)
     arch = get_architecture(config.arch)
     recipe = config.recipe
@@ -348,6 +386,8 @@ def train(
                 },
                 "versions": versions(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                # The optimizer's schedule is fixed now; --resume --epochs cannot lengthen it.
+                SCHEDULE_EPOCHS: recipe.epochs,
                 # A fine-tuned model is made by its starting model's commands, then this one.
                 "commands": [*(started_from["training"].get("commands", []) if started_from else []), command],
                 **({"init_from": started_from} if started_from else {}),

@@ -1,0 +1,52 @@
+"""Writing files whole or not at all: the one way fer-edge writes its JSON and reports.
+
+A killed training run, a full disk or a refused conversion must never leave a half-written
+run.json, sidecar or report that a later command would read as real. Each file is written to a
+temporary name beside it and renamed into place (atomic on one filesystem).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from fer_edge.errors import FerEdgeError
+
+
+def check_output_path(option: str, path: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, an output path that cannot be written: a missing folder or a folder.
+
+    Checked up front so a long evaluation or conversion does not end in a traceback, or with
+    some of its outputs written and others not.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FerEdgeError(f"{option} {path}: is a folder, not a file")
+    if not path.parent.is_dir():
+        raise FerEdgeError(f"{option} {path}: folder {path.parent} does not exist; create it first")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise FerEdgeError(f"{option} {path}: cannot write there (permission denied)")
+    return path
+
+
+def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` whole, or raise a one-line error and leave ``path`` as it was."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_json(path: str | os.PathLike[str], payload: dict) -> Path:
+    """``payload`` as indented JSON, written whole."""
+    return write_atomically(path, json.dumps(payload, indent=2) + "\n")
