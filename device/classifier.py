@@ -26,15 +26,17 @@ class TFLiteClassifier:
         model_path: str | os.PathLike[str],
         num_threads: int | None = None,
         test_time_flip: bool | None = None,
+        require_sidecar: bool = False,
     ) -> None:
-        """``test_time_flip=None`` follows the model's sidecar (off when there is none)."""
+        """``test_time_flip=None`` follows the model's sidecar (off when there is none).
+
+        ``require_sidecar`` refuses a model without one: the live runtime takes its crop margin,
+        test-time flip and labels' check from it rather than guessing. Conversion checks a model
+        before its sidecar exists, so it is optional by default.
+        """
         self.path = Path(model_path)
         if not self.path.is_file():
             raise FerEdgeError(f"{self.path}: model file not found")
-        self.sidecar = read_sidecar(self.path, required=False)
-        if test_time_flip is None:
-            test_time_flip = bool(self.sidecar and self.sidecar.get("test_time_flip", False))
-        self.test_time_flip = test_time_flip
         self.interpreter, self.backend = make_interpreter(self.path, num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
@@ -47,6 +49,10 @@ class TFLiteClassifier:
         self.input_scale, self.input_zero_point = (float(v) for v in self._input["quantization"])
         self.output_scale, self.output_zero_point = (float(v) for v in self._output["quantization"])
         self._batch = int(self._input["shape"][0])
+        self.sidecar = read_sidecar(self.path, required=require_sidecar)
+        if test_time_flip is None:
+            test_time_flip = bool(self.sidecar and self.sidecar.get("test_time_flip", False))
+        self.test_time_flip = test_time_flip
 
     def quantize(self, faces: np.ndarray) -> np.ndarray:
         """Faces as the model's input tensor: float pixels, or integers per the input's scale and zero point."""

@@ -190,7 +190,7 @@ def run(
         raise FerEdgeError("--append adds to a --json FILE; give one")
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
-    classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip)
+    classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip, require_sidecar=True)
     detector = HaarFaceDetector(detect_width=detect_width)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)
     smooth = source.live if smooth is None else smooth

@@ -178,7 +178,7 @@ def evaluate_command(
 @app.command("run")
 def run_command(
     camera: str = typer.Option("auto", "--camera", metavar="SOURCE", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
-    model: Optional[Path] = typer.Option(None, "--model", show_default="models/edge/edge-int8.tflite, the shipped model", help="An int8 .tflite model with its .json sidecar."),
+    model: Optional[Path] = typer.Option(None, "--model", show_default="models/edge/edge-int8.tflite, the shipped model", help="An int8 .tflite model; its .json sidecar (written by fer-edge convert) must sit beside it."),
     display: bool = typer.Option(True, "--display/--no-display", help="Show a window with boxes and labels where a display exists; --no-display for a headless Pi."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE|-", help="Write one JSON line per frame to FILE ('-' for stdout)."),
     append: bool = typer.Option(False, "--append", help="Add to an existing --json FILE instead of replacing it (a service that restarts keeps its earlier lines)."),

@@ -277,6 +277,13 @@ def test_model_that_is_not_a_tflite_file(placed_video, tmp_path):
     assert_one_line_error(done, "not a valid TFLite model")
 
 
+def test_model_without_its_sidecar(placed_video, edge_int8_model, tmp_path):
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(edge_int8_model.read_bytes())
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(bare), "--no-display", check=False)
+    assert_one_line_error(done, "bare.json", "sidecar not found")
+
+
 def test_missing_model(placed_video, tmp_path):
     done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path / "none.tflite"), "--no-display", check=False)
     assert_one_line_error(done, "model file not found")
