@@ -207,6 +207,10 @@ def run(
             f"detector: Haar {detector.cascade_path.name} at {detector.detect_width} px wide; "
             f"face margin {pipeline.margin:g}; smoothing {'on' if smooth else 'off'}"
         )
+    if classifier.backend == "tensorflow":
+        # The last resort: a Pi setup that fell through to it has a broken light runtime (say,
+        # tflite-runtime against NumPy 2) and pays TensorFlow's memory and start-up for it.
+        log("note: no tflite_runtime or ai_edge_litert could be imported; using TensorFlow's interpreter (--verbose says more)")
     window = None
     outputs: list = []
     summary = RunSummary(source.name, str(model_path), classifier.backend, threads, overlapped=overlap)
