@@ -10,7 +10,6 @@ A refused or failed conversion leaves no ``.tflite``, no sidecar and no temporar
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shlex
 import zipfile
