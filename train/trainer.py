@@ -34,7 +34,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
-from fer_edge.train.architectures import Recipe, get_architecture
+from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record
 from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
@@ -71,6 +71,9 @@ class TrainConfig:
             raise FerEdgeError(f"--val-fraction {self.val_fraction}: must be between 0 and 1 (0.1 holds out a tenth)")
         if self.limit_per_class is not None and self.limit_per_class < 1:
             raise FerEdgeError(f"--limit-per-class {self.limit_per_class}: must be at least 1")
+        for option, value, allowed in (("--precision", self.precision, PRECISIONS), ("--strategy", self.strategy, STRATEGIES)):
+            if value not in allowed:
+                raise FerEdgeError(f"{option} {value!r} is not one of {', '.join(allowed)}")
         return self
 
     @classmethod
@@ -143,7 +146,7 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     elif recipe.schedule == "constant":
         lr = recipe.learning_rate
     else:
-        raise FerEdgeError(f"--schedule {recipe.schedule!r} is not one of constant, cosine")
+        raise FerEdgeError(f"--schedule {recipe.schedule!r} is not one of {', '.join(SCHEDULES)}")
     if recipe.optimizer == "sgd":
         opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
     elif recipe.optimizer == "adam":
@@ -151,7 +154,7 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     elif recipe.optimizer == "adamw":
         opt = keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay)
     else:
-        raise FerEdgeError(f"--optimizer {recipe.optimizer!r} is not one of sgd, adam, adamw")
+        raise FerEdgeError(f"--optimizer {recipe.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
     if recipe.weight_decay:
         # Decaying batch-norm scales and biases only fights normalisation; decay kernels alone.
         opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
