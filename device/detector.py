@@ -1,4 +1,5 @@
-"""Find faces in a frame with the Haar cascade that OpenCV 4.x ships, on a downscaled copy.
+"""Find faces in a frame: :func:`make_detector` picks BlazeFace (``blazeface.py``, the default) or
+the Haar cascade that OpenCV 4.x ships, run on a downscaled copy (this module).
 
 The cascade works out of the box with the declared dependencies (opencv-python-headless<5 ships
 ``cv2.data.haarcascades``; 5.x dropped it), needs no download and runs at camera rate on a Pi when
@@ -9,6 +10,7 @@ above the cascade's 24x24 window at 240 px wide.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -18,6 +20,43 @@ from fer_edge.errors import FerEdgeError
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
+
+#: ``--detector`` choices, the default first (``blazeface.py`` says why it is the default).
+DETECTORS: tuple[str, ...] = ("blazeface", "haar")
+
+
+class FaceDetector(Protocol):
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first."""
+        ...
+
+
+def make_detector(
+    name: str = DETECTORS[0],
+    *,
+    detect_width: int | None = None,
+    min_score: float | None = None,
+) -> FaceDetector:
+    """The ``--detector`` by name; ``detect_width`` is Haar's, ``min_score`` BlazeFace's."""
+    if name not in DETECTORS:
+        raise FerEdgeError(f"--detector {name}: must be one of {', '.join(DETECTORS)}")
+    if name == "haar":
+        if min_score is not None:
+            raise FerEdgeError("--min-face-score is BlazeFace's; the Haar detector has --detect-width")
+        return HaarFaceDetector(detect_width=detect_width or DEFAULT_DETECT_WIDTH)
+    if detect_width is not None:
+        raise FerEdgeError("--detect-width is the Haar detector's (BlazeFace always sees 128x128); add --detector haar")
+    from fer_edge.device.blazeface import DEFAULT_MIN_SCORE, BlazeFaceDetector
+
+    return BlazeFaceDetector(min_score=DEFAULT_MIN_SCORE if min_score is None else min_score)
+
+
+def describe_detector(detector: FaceDetector) -> str:
+    """What ``fer-edge run --verbose`` says about the detector."""
+    if isinstance(detector, HaarFaceDetector):
+        return f"Haar {detector.cascade_path.name} at {detector.detect_width} px wide"
+    return f"BlazeFace short-range on {getattr(detector, 'backend', '?')}, min score {getattr(detector, 'min_score', '?'):g}"
+
 
 #: Where the cascade is looked for after ``cv2.data``: beside this module, then Debian's opencv-data.
 CASCADE_DIRS: tuple[Path, ...] = (

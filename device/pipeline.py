@@ -13,7 +13,7 @@ import numpy as np
 
 from fer_edge.contract import NUM_CLASSES, PREPROCESSING
 from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.detector import HaarFaceDetector
+from fer_edge.device.detector import FaceDetector, make_detector
 from fer_edge.device.faces import crop_faces, to_gray
 from fer_edge.device.results import Face, FrameResult, StageTimes
 from fer_edge.device.smoothing import FaceSmoother
@@ -31,12 +31,12 @@ class FacePipeline:
     def __init__(
         self,
         classifier: TFLiteClassifier,
-        detector: HaarFaceDetector | None = None,
+        detector: FaceDetector | None = None,
         smoother: FaceSmoother | None = None,
         margin: float | None = None,
     ) -> None:
         self.classifier = classifier
-        self.detector = detector or HaarFaceDetector()
+        self.detector = detector or make_detector()
         self.smoother = smoother
         self.margin = face_margin(classifier) if margin is None else margin
 

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.detector import DEFAULT_DETECT_WIDTH, HaarFaceDetector
+from fer_edge.device.detector import DETECTORS, describe_detector, make_detector
 from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
@@ -161,7 +161,9 @@ def run(
     smooth: bool | None = None,
     verbose: bool = False,
     threads: int | None = None,
-    detect_width: int = DEFAULT_DETECT_WIDTH,
+    detector: str = DETECTORS[0],
+    detect_width: int | None = None,
+    min_face_score: float | None = None,
     test_time_flip: bool | None = None,
     overlap: bool = False,
     append: bool = False,
@@ -191,10 +193,10 @@ def run(
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip, require_sidecar=True)
-    detector = HaarFaceDetector(detect_width=detect_width)
+    face_detector = make_detector(detector, detect_width=detect_width, min_score=min_face_score)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)
     smooth = source.live if smooth is None else smooth
-    pipeline = FacePipeline(classifier, detector, FaceSmoother() if smooth else None)
+    pipeline = FacePipeline(classifier, face_detector, FaceSmoother() if smooth else None)
     if verbose:
         log(
             f"interpreter: {classifier.backend} ({threads} thread(s)); OpenCV: {cv2_threads} thread(s)"
@@ -204,7 +206,7 @@ def run(
         )
         log(
             f"source: {source.name} ({'live' if source.live else 'file'}{f', {source.fps:g} fps' if source.fps else ''}); "
-            f"detector: Haar {detector.cascade_path.name} at {detector.detect_width} px wide; "
+            f"detector: {describe_detector(face_detector)}; "
             f"face margin {pipeline.margin:g}; smoothing {'on' if smooth else 'off'}"
         )
     if classifier.backend == "tensorflow":

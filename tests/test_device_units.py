@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fer_edge.contract import CLASS_NAMES
+from fer_edge.device.blazeface import BlazeFaceDetector, anchor_centres, weighted_nms
 from fer_edge.device.detector import HaarFaceDetector, find_cascade
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
@@ -109,6 +110,23 @@ def test_summary_adds_frames_faces_and_stage_times():
 def test_cascade_ships_with_opencv_and_finds_nothing_in_a_blank_frame():
     assert find_cascade().is_file()
     assert HaarFaceDetector().detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
+
+
+def test_blazeface_ships_with_the_package_and_finds_nothing_in_a_blank_frame():
+    detector = BlazeFaceDetector()
+    assert len(anchor_centres()) == 896  # the model's output rows, checked again when it loads
+    assert detector.detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
+
+
+def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
+    with pytest.raises(FerEdgeError, match="not BlazeFace short-range"):
+        BlazeFaceDetector(model_path=edge_int8_model)
+
+
+def test_weighted_nms_averages_one_face_by_score_and_keeps_faces_apart():
+    boxes = np.array([[0, 0, 10, 10], [2, 0, 10, 10], [50, 50, 10, 10]], dtype=np.float64)
+    merged = weighted_nms(boxes, np.array([0.6, 0.2, 0.9]))
+    np.testing.assert_allclose(merged, [[50, 50, 10, 10], [0.5, 0, 10, 10]])
 
 
 @pytest.mark.parametrize(
