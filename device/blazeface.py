@@ -15,9 +15,10 @@ and 3.7 ms:
   min score 0.35: 78.0% found, 3 false faces, 1.7 ms  (the default here; 78.0% and 5 through the codec)
   min score 0.3:  80.7% found, 5 false faces, 1.7 ms
 
-FER2013's crops are tight (no hair, ears or chin below the crop), unlike the photos BlazeFace was
-trained on, so its scores run lower than on live faces; on a real camera with cluttered rooms,
-raise ``--min-face-score`` if false faces appear.
+The false faces counted there are all misplaced boxes on the pasted face (off-centre, or two to
+three times its size), none on the empty background. FER2013's crops are tight (no hair, ears or
+chin below the crop), unlike the photos BlazeFace was trained on, so its scores run lower than on
+live faces; on a real camera in a cluttered room, raise ``--min-face-score`` if false faces appear.
 
 The model file is MediaPipe's ``face_detection_short_range.tflite`` (Apache License 2.0, see
 ``models/README.md``), taken unchanged from the ``mediapipe`` 0.10.14 wheel: installing all of
