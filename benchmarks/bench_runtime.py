@@ -108,14 +108,13 @@ def score(truth: list[dict], predicted: list[list[dict]]) -> dict:
 def run_fer_edge(
     video: Path,
     model: Path,
-    threads: int | None,
     workdir: Path,
     test_time_flip: bool | None = None,
     overlap: bool = False,
-    detector: str = DETECTORS[0],
+    detector: str | None = None,
 ) -> dict:
     out = workdir / "fer-edge.jsonl"
-    summary = run(camera=str(video), model=model, display=False, json_out=out, smooth=False, threads=threads,
+    summary = run(camera=str(video), model=model, display=False, json_out=out, smooth=False,
                   test_time_flip=test_time_flip, overlap=overlap, detector=detector, log=lambda text: None)  # fmt: skip
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
@@ -227,7 +226,7 @@ def main() -> None:
         settings += [(detector, False, False) for detector in DETECTORS] if flips else []
         for _ in range(args.rounds):
             for detector, flip, overlap in settings:
-                ours = run_fer_edge(video, model, None, workdir, test_time_flip=flip, overlap=overlap, detector=detector)
+                ours = run_fer_edge(video, model, workdir, test_time_flip=flip, overlap=overlap, detector=detector)
                 mode = ", test-time flip" if flips and flip is None else (", no flip" if flip is False else "")
                 how = "overlapped" if ours["overlapped"] else "in turn"
                 name = f"fer-edge run ({detector}, {ours['backend']}, {how}, {ours['threads']} thread{'s' if ours['threads'] > 1 else ''}{mode})"

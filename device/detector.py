@@ -30,32 +30,30 @@ class FaceDetector(Protocol):
         """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first."""
         ...
 
+    def describe(self) -> str:
+        """What ``fer-edge run --verbose`` says about it."""
+        ...
+
 
 def make_detector(
-    name: str = DETECTORS[0],
+    name: str | None = None,
     *,
     detect_width: int | None = None,
     min_score: float | None = None,
 ) -> FaceDetector:
-    """The ``--detector`` by name; ``detect_width`` is Haar's, ``min_score`` BlazeFace's."""
+    """The ``--detector`` by name (``None``: the default); ``detect_width`` is Haar's, ``min_score`` BlazeFace's."""
+    name = DETECTORS[0] if name is None else name
     if name not in DETECTORS:
         raise FerEdgeError(f"--detector {name}: must be one of {', '.join(DETECTORS)}")
     if name == "haar":
         if min_score is not None:
             raise FerEdgeError("--min-face-score is BlazeFace's; the Haar detector has --detect-width")
-        return HaarFaceDetector(detect_width=detect_width or DEFAULT_DETECT_WIDTH)
+        return HaarFaceDetector(detect_width=DEFAULT_DETECT_WIDTH if detect_width is None else detect_width)
     if detect_width is not None:
         raise FerEdgeError("--detect-width is the Haar detector's (BlazeFace always sees 128x128); add --detector haar")
     from fer_edge.device.blazeface import DEFAULT_MIN_SCORE, BlazeFaceDetector
 
     return BlazeFaceDetector(min_score=DEFAULT_MIN_SCORE if min_score is None else min_score)
-
-
-def describe_detector(detector: FaceDetector) -> str:
-    """What ``fer-edge run --verbose`` says about the detector."""
-    if isinstance(detector, HaarFaceDetector):
-        return f"Haar {detector.cascade_path.name} at {detector.detect_width} px wide"
-    return f"BlazeFace short-range on {getattr(detector, 'backend', '?')}, min score {getattr(detector, 'min_score', '?'):g}"
 
 
 #: Where the cascade is looked for after ``cv2.data``: beside this module, then Debian's opencv-data.
@@ -126,6 +124,9 @@ class HaarFaceDetector:
         self.cascade = cv2.CascadeClassifier(str(self.cascade_path))
         if self.cascade.empty():
             raise FerEdgeError(f"{self.cascade_path}: not a readable OpenCV cascade file")
+
+    def describe(self) -> str:
+        return f"Haar {self.cascade_path.name} at {self.detect_width} px wide"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first."""

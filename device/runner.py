@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.detector import DETECTORS, describe_detector, make_detector
+from fer_edge.device.detector import make_detector
 from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
@@ -161,7 +161,7 @@ def run(
     smooth: bool | None = None,
     verbose: bool = False,
     threads: int | None = None,
-    detector: str = DETECTORS[0],
+    detector: str | None = None,
     detect_width: int | None = None,
     min_face_score: float | None = None,
     test_time_flip: bool | None = None,
@@ -206,7 +206,7 @@ def run(
         )
         log(
             f"source: {source.name} ({'live' if source.live else 'file'}{f', {source.fps:g} fps' if source.fps else ''}); "
-            f"detector: {describe_detector(face_detector)}; "
+            f"detector: {face_detector.describe()}; "
             f"face margin {pipeline.margin:g}; smoothing {'on' if smooth else 'off'}"
         )
     if classifier.backend == "tensorflow":
