@@ -219,11 +219,12 @@ def main() -> None:
             if python is None:
                 fer_note = f"fer: could not be installed here, so not compared ({status})"
         best: dict[str, tuple[float, dict, str]] = {}
-        # For each detector: fer-edge run's defaults (stages in turn), with --overlap
-        # (device/background.py), and, where the sidecar flips, without the flip.
+        # fer-edge run's defaults (stages in turn), with --overlap (device/background.py) and, where
+        # the sidecar flips, without the flip; then each other --detector with the defaults.
         flips = TFLiteClassifier(model).test_time_flip
-        settings = [(detector, None, False) for detector in DETECTORS] + [(detector, None, True) for detector in DETECTORS]
-        settings += [(detector, False, False) for detector in DETECTORS] if flips else []
+        settings = [(DETECTORS[0], None, False), (DETECTORS[0], None, True)]
+        settings += [(DETECTORS[0], False, False)] if flips else []
+        settings += [(detector, None, False) for detector in DETECTORS[1:]]
         for _ in range(args.rounds):
             for detector, flip, overlap in settings:
                 ours = run_fer_edge(video, model, workdir, test_time_flip=flip, overlap=overlap, detector=detector)

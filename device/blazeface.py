@@ -1,7 +1,9 @@
 """Find faces with MediaPipe's BlazeFace short-range model, on the TFLite interpreter the classifier uses.
 
-Why it replaced the Haar cascade as the default: the cascade was most of a frame's time (3.7 ms
-of about 7.6 on the 2-core x86 VM, in the TF-free venv), and a Pi has to run it on the CPU.
+Why the runtime looks with it first (``--detector auto``, the default, falls back to the Haar
+cascade only where it finds no face; ``detector.FallbackDetector`` has the face sizes each finds):
+the cascade alone was most of a frame's time (3.7 ms of about 7.6 on the 2-core x86 VM, in the
+TF-free venv), and a Pi has to run it on the CPU.
 BlazeFace is a small (229 KB, float32) SSD-style CNN made for faces within a couple of metres of
 a camera; it runs on the interpreter the runtime already has (XNNPACK takes float models in
 tflite-runtime 2.14), so it adds no dependency. The minimum score was chosen on frames built as

@@ -189,9 +189,9 @@ def run_command(
     threads: Optional[int] = typer.Option(None, "--threads", show_default="2 (1 on a single core); with --overlap half the cores, at most 2", help="Interpreter threads (a 48x48 face gains little from more)."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says", help="Classify each face and its mirror image and average them: the sidecar's accuracy is measured as it says; off is faster per face."),
     overlap: bool = typer.Option(False, "--overlap/--no-overlap", help="Read and detect the next frame in a second thread while this one is classified, each stage on half the cores: more frames per second where classifying costs about as much as detecting (see benchmarks/bench_runtime.py), one frame more latency."),
-    detector: Optional[str] = typer.Option(None, "--detector", show_default="blazeface", help="Face detector: blazeface (MediaPipe's short-range CNN, for faces within a couple of metres) or haar (OpenCV's cascade, with --detect-width for farther faces)."),
+    detector: Optional[str] = typer.Option(None, "--detector", show_default="auto", help="Face detector: blazeface (MediaPipe's short-range CNN: fast, faces from about 100 px in a 640x480 frame), haar (OpenCV's cascade: faces from about 64 px at --detect-width 240), or auto: blazeface, then haar on frames where it finds no face."),
     min_face_score: Optional[float] = typer.Option(None, "--min-face-score", show_default="0.35", help="BlazeFace's minimum score for a face: raise it if false faces appear, lower it to find more."),
-    detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="With --detector haar: width frames are shrunk to for face detection: larger finds smaller, farther faces, more slowly."),
+    detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="The Haar cascade's (--detector auto or haar): width frames are shrunk to for it: larger finds smaller, farther faces, more slowly."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
     from fer_edge.device.runner import run

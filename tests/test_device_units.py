@@ -10,7 +10,7 @@ import pytest
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.blazeface import BlazeFaceDetector, anchor_centres, weighted_nms
-from fer_edge.device.detector import HaarFaceDetector, find_cascade
+from fer_edge.device.detector import FallbackDetector, HaarFaceDetector, find_cascade
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
@@ -121,6 +121,30 @@ def test_blazeface_ships_with_the_package_and_finds_nothing_in_a_blank_frame():
 def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
     with pytest.raises(FerEdgeError, match="not BlazeFace short-range"):
         BlazeFaceDetector(model_path=edge_int8_model)
+
+
+class ListedBoxes:
+    """A detector that returns set boxes and counts its calls (the fallback's logic, without images)."""
+
+    def __init__(self, boxes: list[list[int]]) -> None:
+        self.boxes, self.calls = np.array(boxes, dtype=np.int32).reshape(-1, 4), 0
+
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return self.boxes
+
+    def describe(self) -> str:
+        return "listed"
+
+
+def test_fallback_asks_the_second_detector_only_where_the_first_finds_no_face():
+    frame = np.zeros((48, 48), np.uint8)
+    found, other = ListedBoxes([[1, 2, 30, 30]]), ListedBoxes([[5, 5, 10, 10]])
+    np.testing.assert_array_equal(FallbackDetector(found, other).detect(frame), [[1, 2, 30, 30]])
+    assert other.calls == 0
+    nothing = ListedBoxes([])
+    np.testing.assert_array_equal(FallbackDetector(nothing, other).detect(frame), [[5, 5, 10, 10]])
+    assert (nothing.calls, other.calls) == (1, 1)
 
 
 def test_weighted_nms_averages_one_face_by_score_and_keeps_faces_apart():
