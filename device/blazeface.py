@@ -4,8 +4,9 @@ Why the runtime looks with it first (``--detector auto``, the default, falls bac
 cascade only where it finds no face; ``detector.FallbackDetector`` has the face sizes each finds):
 the cascade alone was most of a frame's time (3.7 ms of about 7.6 on the 2-core x86 VM, in the
 TF-free venv), and a Pi has to run it on the CPU.
-BlazeFace is a small (229 KB, float32) SSD-style CNN made for faces within a couple of metres of
-a camera; it runs on the interpreter the runtime already has (XNNPACK takes float models in
+BlazeFace is a small (229 KB, float32) SSD-style CNN made for faces near the camera (selfie
+range): at its 128x128 input it finds faces from about 100 px in a 640x480 frame. It runs on the
+interpreter the runtime already has (XNNPACK takes float models in
 tflite-runtime 2.14), so it adds no dependency. The minimum score was chosen on frames built as
 ``benchmarks/bench_runtime.py`` builds its video with ``--video-seed 1`` (300 FER2013 test faces,
 120-200 px, pasted into noisy 640x480 frames; not the seed-0 video it reports on), decoded in
