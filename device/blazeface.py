@@ -7,19 +7,19 @@ TF-free venv), and a Pi has to run it on the CPU.
 BlazeFace is a small (229 KB, float32) SSD-style CNN made for faces near the camera (selfie
 range): at its 128x128 input it finds faces from about 100 px in a 640x480 frame. It runs on the
 interpreter the runtime already has (XNNPACK takes float models in
-tflite-runtime 2.14), so it adds no dependency. The minimum score was chosen on frames built as
-``benchmarks/bench_runtime.py`` builds its video with ``--video-seed 1`` (300 FER2013 test faces,
-120-200 px, pasted into noisy 640x480 frames; not the seed-0 video it reports on), decoded in
-memory rather than through the video codec, against the cascade's 76.0% found, 0 false faces
-and 3.7 ms:
+tflite-runtime 2.14), so it adds no dependency. The minimum score was chosen on 300 frames of
+120-200 px FER2013 test faces pasted into noisy 640x480 frames, seed 1, not the seed-0 video
+``bench_runtime.py`` reports on (``benchmarks/bench_detectors.py``, tflite_runtime, 2-core x86 VM,
+2026-11-25), against the cascade's 74.0% found, 0 false faces and 3.2 ms:
 
-  min score 0.5:  68.0% found, 2 false faces, 1.6 ms  (MediaPipe's own default threshold)
-  min score 0.4:  74.3% found, 2 false faces, 1.7 ms
-  min score 0.35: 78.0% found, 3 false faces, 1.7 ms  (the default here; 78.0% and 5 through the codec)
-  min score 0.3:  80.7% found, 5 false faces, 1.7 ms
+  min score 0.5:  70.3% found, 2 false faces, 1.3 ms  (MediaPipe's own default threshold)
+  min score 0.4:  76.3% found, 2 false faces, 1.3 ms
+  min score 0.35: 80.3% found, 2 false faces, 1.3 ms  (the default here)
+  min score 0.3:  82.7% found, 4 false faces, 1.3 ms
 
-The false faces counted there are all misplaced boxes on the pasted face (off-centre, or two to
-three times its size), none on the empty background. FER2013's crops are tight (no hair, ears or
+The false faces BlazeFace gave on ``bench_runtime.py``'s seed-0 and seed-1 videos were all
+misplaced boxes on the pasted face (off-centre, or two to three times its size), none on the
+empty background. FER2013's crops are tight (no hair, ears or
 chin below the crop), unlike the photos BlazeFace was trained on, so its scores run lower than on
 live faces; on a real camera in a cluttered room, raise ``--min-face-score`` if false faces appear.
 
@@ -41,13 +41,13 @@ from fer_edge.errors import FerEdgeError
 
 MODEL_FILE = Path(__file__).parent / "models" / "face_detection_short_range.tflite"
 INPUT_SIZE = 128
-#: Default minimum score: chosen on the seed-1 benchmark video (module docstring).
+#: Default minimum score: chosen on the seed-1 frames (module docstring).
 DEFAULT_MIN_SCORE = 0.35
 #: Boxes overlapping more than this are one face (MediaPipe's setting for this model).
 NMS_IOU = 0.3
 #: BlazeFace's box is tighter than FER2013's crop and sits lower on the face: the crop (what the
 #: classifier was trained on) is 1.2x its side, centred 0.08 of its side higher. Medians over the
-#: faces it found in the seed-1 video (1.18-1.20 and -0.08 for minimum scores 0.3-0.5).
+#: faces it found in the seed-1 frames, in a prototype's run (1.18-1.20 and -0.08 for minimum scores 0.3-0.5).
 BOX_SCALE = 1.2
 BOX_SHIFT_Y = -0.08
 #: The model's anchor grid: 16x16 cells with 2 anchors each (stride 8), then 8x8 cells with 6
@@ -71,8 +71,8 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) ->
     """One box per face: overlapping detections averaged, weighted by score (as MediaPipe does).
 
     Averaging steadies the box of a small face, which the model places a little differently from
-    one anchor to the next; plain suppression kept fewer faces at IoU 0.5 on the seed-1 frames
-    (77.3% against 78.0% at min score 0.35, 67.3% against 68.0% at 0.5).
+    one anchor to the next; plain suppression kept fewer faces at IoU 0.5 in a prototype's run on
+    the seed-1 frames (77.3% against 78.0% at min score 0.35, 67.3% against 68.0% at 0.5).
     """
     order = np.argsort(-scores)
     boxes, scores = boxes[order], scores[order]

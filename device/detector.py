@@ -66,15 +66,16 @@ class FallbackDetector:
     BlazeFace sees the frame at 128x128, so a face below about 100 px in a 640x480 frame is below
     its smallest anchor; the cascade at 240 px finds faces from about 64 px but misses more of the
     larger ones and costs more. Found (IoU >= 0.5) of 200 FER2013 test faces per size, pasted into
-    640x480 frames as the benchmark does (seed 1, in memory rather than through the video codec),
-    tflite_runtime, 2-core x86 VM:
+    640x480 frames (``benchmarks/bench_detectors.py``, seed 1, tflite_runtime, 2-core x86 VM,
+    2026-11-25):
 
       face size    BlazeFace       Haar (240 px)   BlazeFace, else Haar
-      50-80 px      0%, 1.4 ms     30%, 1.7 ms     30%, 3.2 ms
-      80-120 px    30%, 1.5 ms     52%, 2.4 ms     59%, 3.1 ms
-      120-200 px   80%, 1.6 ms     70%, 3.8 ms     88%, 2.1 ms
-      200-320 px   88%, 1.7 ms     70%, 5.8 ms     90%, 1.8 ms
+      50-80 px      0.0%, 1.3 ms   30.0%, 1.5 ms   29.5%, 2.9 ms
+      80-120 px    30.0%, 1.2 ms   52.0%, 2.1 ms   59.0%, 2.7 ms
+      120-200 px   80.5%, 1.3 ms   70.5%, 3.2 ms   88.0%, 1.8 ms
+      200-320 px   88.0%, 1.3 ms   70.5%, 5.1 ms   90.0%, 1.6 ms
 
+    (At 50-80 px one BlazeFace box that missed the face kept the cascade from looking.)
     Where ``first`` finds a large face, ``second`` does not look for small ones in that frame.
     """
 
