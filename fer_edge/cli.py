@@ -20,6 +20,7 @@ from fer_edge import __version__
 from fer_edge.dataset import default_data_dir
 from fer_edge.errors import FerEdgeError
 from fer_edge.files import check_output_path, write_json
+from fer_edge.train.backend import choose_backend_if_unset
 
 app = typer.Typer(
     help="Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi.",
@@ -78,9 +79,12 @@ def train(
     distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default="0.5 with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
     distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
     precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy: auto (mirrored on several GPUs), default, mirrored, one-device."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
 ) -> None:
-    """Train a CNN on FER2013 with checkpoints every epoch (see --resume)."""
+    """Train a CNN on FER2013 with checkpoints every epoch (see --resume).
+
+    Runs on the Keras backend that KERAS_BACKEND names: tensorflow (the default), jax or torch.
+    """
     from fer_edge.train.architectures import get_architecture
     from fer_edge.train.trainer import TrainConfig
     from fer_edge.train.trainer import train as run_training
@@ -255,6 +259,7 @@ def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries the useful output.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    choose_backend_if_unset()  # a venv with JAX and no TensorFlow trains on JAX unasked
     try:
         app()
     except FerEdgeError as exc:

@@ -48,6 +48,14 @@ CLASS_FOLDER_ALIASES: dict[str, int] = {
 }
 
 
+class MissingSplit(FerEdgeError):
+    """The data holds no such split at all (a folder root without test/, a CSV without its Usage).
+
+    Training can go on without the test split, whose report is then left to ``fer-edge eval``;
+    every other fault in the data stops it.
+    """
+
+
 def default_data_dir() -> Path:
     """Where FER2013 is looked for: ``$FER2013_DIR``, else ``../shared/fer2013``."""
     return Path(os.environ.get("FER2013_DIR", "../shared/fer2013"))
@@ -86,7 +94,7 @@ def class_index_for_folder(folder: Path) -> int:
 def list_images(split_dir: Path) -> tuple[list[Path], np.ndarray]:
     """Image files of a split folder and their labels, in a stable (sorted) order."""
     if not split_dir.is_dir():
-        raise FerEdgeError(f"{split_dir}: split folder not found; a FER2013 folder root holds train/ and test/")
+        raise MissingSplit(f"{split_dir}: split folder not found; a FER2013 folder root holds train/ and test/")
     files: list[Path] = []
     labels: list[int] = []
     seen: dict[int, Path] = {}
@@ -247,7 +255,7 @@ def load_csv(path: str | os.PathLike[str], split: str = "test") -> Dataset:
     except csv.Error as exc:
         raise FerEdgeError(f"{path}: malformed CSV ({exc})") from None
     if not labels:
-        raise FerEdgeError(f"{path}: no rows with Usage {usage} (--split {split})")
+        raise MissingSplit(f"{path}: no rows with Usage {usage} (--split {split})")
     images = np.stack(pixel_rows).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
     return Dataset(images, np.asarray(labels, dtype=np.int64), source=str(path), split=split)
 

@@ -138,7 +138,7 @@ def test_training_writes_the_whole_run_folder(tiny_run: Path) -> None:
     assert run["config"]["seed"] == 3 and run["config"]["arch"] == "tiny"
     assert run["commands"][0].startswith("fer-edge train --arch tiny --data ")
     assert run["epochs_run"] == 8 and 1 <= run["best_epoch"] <= 8
-    assert run["data"]["val_images"] > 0 and run["versions"]["tensorflow"]
+    assert run["data"]["val_images"] > 0 and run["versions"]["keras_backend"] == "tensorflow" and run["versions"]["tensorflow"]
     assert len((tiny_run / "history.csv").read_text().strip().splitlines()) == 1 + 8
 
 

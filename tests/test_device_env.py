@@ -8,10 +8,8 @@ repository (reused while the install inputs are unchanged), and runs every ``dev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_edge.dataset import cache_dir
+from venvs import build_venv, venv_dir
 
 REPO = Path(__file__).resolve().parents[1]
 #: Set inside the TF-free venv, where the checks below become strict.
@@ -97,44 +95,9 @@ def test_running_the_pipeline_imports_no_tensorflow_where_a_light_interpreter_ex
 PIP_INSTALL = ["-e", f"{REPO}[device]", "pytest>=8"]
 
 
-def device_venv_dir() -> Path:
-    """One venv per set of install inputs (pyproject, the pip line, this repo's path, Python)."""
-    digest = hashlib.sha256()
-    for part in ((REPO / "pyproject.toml").read_bytes(), " ".join(PIP_INSTALL).encode(), sys.version.encode()):
-        digest.update(part)
-    return cache_dir() / f"device-venv-{digest.hexdigest()[:12]}"
-
-
-def base_python() -> str:
-    """The plain `python3` this venv was made from (a venv made from inside a venv would inherit it)."""
-    return getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
-
-
-def build_device_venv(venv: Path) -> Path:
-    """Make (or reuse) the TF-free venv; returns its python."""
-    venv_python = venv / "bin" / "python"
-    ready = venv / ".fer-edge-ready"
-    if ready.is_file() and venv_python.is_file():
-        return venv_python
-    shutil.rmtree(venv, ignore_errors=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    steps = [
-        [base_python(), "-m", "venv", "--system-site-packages", str(venv)],
-        [str(venv_python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-        [str(venv_python), "-m", "pip", "install", "--quiet", *PIP_INSTALL],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=1200)
-        if done.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            pytest.fail(f"building the device venv failed at {' '.join(step)}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
-    ready.write_text(" ".join(PIP_INSTALL) + "\n")
-    return venv_python
-
-
 @pytest.mark.slow
 def test_device_venv(fer2013_dir, edge_int8_model):
-    venv_python = build_device_venv(device_venv_dir())
+    venv_python = build_venv(venv_dir("device", PIP_INSTALL), PIP_INSTALL, system_site_packages=True)
     probe = subprocess.run(
         [str(venv_python), "-c", "import importlib.util as u, numpy, cv2, tflite_runtime; "
          "print(u.find_spec('tensorflow') is None, numpy.__version__, cv2.__version__, tflite_runtime.__version__)"],

@@ -1,62 +1,79 @@
-"""tf.data input pipelines: the stratified validation split, batching and augmentation.
+"""The training input: shuffled, augmented batches that every Keras backend can fit on.
 
-Augmentation runs on whole batches inside the tf.data graph (Keras preprocessing layers), so no
-per-image Python code runs in the training hot path and the two CPU cores stay on the model.
+Training batches come from a ``keras.utils.PyDataset`` that draws its shuffle and augmentation
+(train/augment.py) from seeds of the run, the epoch and the batch: batches are reproducible, the
+same whichever backend trains (TensorFlow, JAX or PyTorch, picked by ``KERAS_BACKEND``), and a
+resumed run continues the exact sequence it would have seen. Worker threads make the batches
+ahead of the training step (OpenCV releases the GIL), so a GPU is not kept waiting.
+
+Validation is plain arrays, never augmented, scored against the true labels.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from fer_edge.contract import NUM_CLASSES, Dataset, to_model_input
+from fer_edge.train.augment import augment_batch, batch_rng, check_kind
 
 
-def augmentation_layers(kind: str, seed: int) -> list:
-    """Batch-wise random transforms; geometric ones keep the face filling the frame as FER2013 does.
+def batch_order(count: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of the training faces in one epoch (a fresh permutation per epoch)."""
+    return np.random.default_rng([seed, epoch, 2**31 - 1]).permutation(count)
 
-    The layers are float32 whatever the global (mixed) precision policy: they feed tf.data, not
-    the model, and bfloat16 pixels would lose precision before the model's own input cast.
+
+def default_workers() -> int:
+    """Threads making batches: enough to feed a GPU, one fewer than the cores a CPU trains on."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def training_batches(
+    images: np.ndarray,
+    targets: np.ndarray,
+    *,
+    batch_size: int,
+    augment: str,
+    seed: int,
+    first_epoch: int = 0,
+    workers: int | None = None,
+):
+    """A ``keras.utils.PyDataset`` of (float32 pixels (B, 48, 48, 1), targets (B, 7)) batches.
+
+    ``images`` are uint8 faces (N, 48, 48); an epoch is ``N // batch_size`` full batches (the
+    last partial batch is dropped, as the learning-rate schedule counts). ``first_epoch`` is the
+    epoch a resumed run starts at, so it draws that epoch's shuffle and augmentation.
+
+    Fit it with ``shuffle=False``: the order is the dataset's own, seeded.
     """
     import keras
 
-    if kind == "none":
-        return []
-    layers = [
-        keras.layers.RandomFlip("horizontal", seed=seed, dtype="float32"),
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 1, dtype="float32"),
-        keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 2, dtype="float32"),
-        keras.layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed + 3, dtype="float32"),
-    ]
-    if kind == "strong":
-        layers += [
-            keras.layers.RandomContrast(0.2, seed=seed + 4, dtype="float32"),
-            keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5, dtype="float32"),
-        ]
-    elif kind != "standard":
-        raise ValueError(f"unknown augmentation {kind!r}")
-    return layers
+    check_kind(augment)
+    if len(images) != len(targets):
+        raise ValueError(f"{len(targets)} training targets for {len(images)} training images")
+    if len(images) < batch_size:
+        raise ValueError(f"batch size {batch_size} is larger than the {len(images)} training images")
 
+    class TrainingBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=default_workers() if workers is None else workers, use_multiprocessing=False, max_queue_size=8)
+            self.epoch = first_epoch
+            self.order = batch_order(len(images), seed, self.epoch)
 
-def random_erasing(images, probability: float = 0.25, max_fraction: float = 0.4):
-    """Blank one random rectangle per image (Zhong et al. 2020): teaches the net to use the whole face."""
-    import tensorflow as tf
+        def __len__(self) -> int:
+            return len(images) // batch_size
 
-    batch = tf.shape(images)[0]
-    size = tf.cast(tf.shape(images)[1], tf.float32)
-    h = tf.cast(size * tf.random.uniform([batch], 0.1, max_fraction), tf.int32)
-    w = tf.cast(size * tf.random.uniform([batch], 0.1, max_fraction), tf.int32)
-    y0 = tf.cast(tf.random.uniform([batch], 0.0, 1.0) * tf.cast(tf.shape(images)[1] - h, tf.float32), tf.int32)
-    x0 = tf.cast(tf.random.uniform([batch], 0.0, 1.0) * tf.cast(tf.shape(images)[2] - w, tf.float32), tf.int32)
-    rows = tf.range(tf.shape(images)[1])[tf.newaxis, :, tf.newaxis]
-    cols = tf.range(tf.shape(images)[2])[tf.newaxis, tf.newaxis, :]
-    inside = (
-        (rows >= y0[:, None, None]) & (rows < (y0 + h)[:, None, None])
-        & (cols >= x0[:, None, None]) & (cols < (x0 + w)[:, None, None])
-    )
-    apply = tf.random.uniform([batch], 0.0, 1.0) < probability
-    mask = inside & apply[:, None, None]
-    fill = tf.random.uniform(tf.shape(images), 0.0, 255.0)
-    return tf.where(mask[..., tf.newaxis], fill, images)
+        def __getitem__(self, index: int):
+            rows = np.sort(self.order[index * batch_size : (index + 1) * batch_size])
+            faces = augment_batch(images[rows], augment, batch_rng(seed, self.epoch, index))
+            return faces[..., np.newaxis], targets[rows]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = batch_order(len(images), seed, self.epoch)
+
+    return TrainingBatches()
 
 
 def make_datasets(
@@ -67,42 +84,20 @@ def make_datasets(
     batch_size: int,
     augment: str,
     seed: int,
+    first_epoch: int = 0,
     train_targets: np.ndarray | None = None,
+    workers: int | None = None,
 ):
-    """The training and validation ``tf.data.Dataset`` of (float pixels, targets).
+    """The training batches and the validation arrays ``(x, y)`` of a run.
 
     Targets are one-hot labels, or for training ``train_targets`` (rows aligned with
     ``train_idx``: the distillation targets of train/distill.py). Validation always scores
     against the true labels.
     """
-    import tensorflow as tf
-
-    x = to_model_input(data.images)
-    y = np.eye(NUM_CLASSES, dtype=np.float32)[data.labels]
-    y_train = y[train_idx] if train_targets is None else np.asarray(train_targets, dtype=np.float32)
-    if len(y_train) != len(train_idx):
-        raise ValueError(f"{len(y_train)} training targets for {len(train_idx)} training images")
-
-    layers = augmentation_layers(augment, seed)
-
-    def augment_batch(images, labels):
-        for layer in layers:
-            images = layer(images, training=True)
-        if augment == "strong":
-            images = random_erasing(images)
-        return tf.clip_by_value(images, 0.0, 255.0), labels
-
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x[train_idx], y_train))
-        .shuffle(len(train_idx), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-    )
-    if layers:
-        train_ds = train_ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
-    val_ds = (
-        tf.data.Dataset.from_tensor_slices((x[val_idx], y[val_idx]))
-        .batch(max(batch_size, 256))
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return train_ds, val_ds
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)
+    y_train = one_hot[data.labels[train_idx]] if train_targets is None else np.asarray(train_targets, dtype=np.float32)
+    train = training_batches(
+        data.images[train_idx], y_train, batch_size=batch_size, augment=augment, seed=seed,
+        first_epoch=first_epoch, workers=workers,
+    )  # fmt: skip
+    return train, (to_model_input(data.images[val_idx]), one_hot[data.labels[val_idx]])

@@ -106,7 +106,8 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     from fer_edge.splits import training_indices
     from fer_edge.files import write_json
     from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import SCHEDULE_EPOCHS, TrainConfig, compile_for_training, drop_history_after, resolve_precision
+    from fer_edge.train.backend import resolve_precision
+    from fer_edge.train.trainer import SCHEDULE_EPOCHS, TrainConfig, compile_for_training, drop_history_after
 
     model_path, out = Path(model_path), Path(out)
     run, epoch, log = restorable_record(model_path)

@@ -9,16 +9,19 @@ An output folder ends up with:
   model.keras      the best epoch's weights (by the recipe's monitor on the validation split), float32
   history.csv      one row per epoch (Keras CSVLogger), the training log
   curves.png       loss and accuracy, training vs validation
-  metrics.json     the report of model.keras on the test split (see fer-edge eval)
+  metrics.json     the report of model.keras on the test split (see fer-edge eval), where
+                   the data has one (see load_test_split)
   confusion.png    its confusion matrix
-  run.json         architecture, recipe, seed, data, split sizes, command, versions, wall time
+  run.json         architecture, recipe, seed, data, split sizes, command, Keras backend and
+                   versions, wall time
+
+It runs on whichever Keras backend ``KERAS_BACKEND`` names (train/backend.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -27,21 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import __version__
 from fer_edge.contract import NUM_CLASSES, PREPROCESSING, Dataset, to_model_input
-from fer_edge.dataset import load_split
+from fer_edge.dataset import MissingSplit, load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
+from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_strategy, resolve_precision, strategy_scope, versions
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record
 from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
 from fer_edge.train.pipeline import make_datasets
-
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
-STRATEGIES = ("auto", "default", "mirrored", "one-device")
 
 
 @dataclass
@@ -89,45 +89,12 @@ class TrainResult:
     epochs_run: int
     best_epoch: int
     best_value: float
-    report: EvalReport
+    report: EvalReport | None  # None where the data has no test split
 
 
 def current_command() -> str:
     """How this process was started, for Python API callers (the CLI records its own command)."""
     return "python " + shlex.join(sys.argv)
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str) -> str:
-    """``auto`` picks bfloat16 mixed precision where the hardware runs it natively (about 2x here)."""
-    if precision not in PRECISIONS:
-        raise FerEdgeError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    if precision != "auto":
-        return precision
-    import tensorflow as tf
-
-    return "mixed_bfloat16" if cpu_has_bf16() or tf.config.list_physical_devices("GPU") else "float32"
-
-
-def make_strategy(name: str):
-    """A tf.distribute strategy: MirroredStrategy over all GPUs when there are several."""
-    import tensorflow as tf
-
-    if name not in STRATEGIES:
-        raise FerEdgeError(f"--strategy {name!r} is not one of {', '.join(STRATEGIES)}")
-    gpus = tf.config.list_physical_devices("GPU")
-    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
-        return tf.distribute.MirroredStrategy()
-    if name == "one-device":
-        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    return tf.distribute.get_strategy()
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
@@ -215,20 +182,6 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
             write_json(folder / "state.json", state)
 
     return EpochCheckpoint()
-
-
-def versions() -> dict[str, str]:
-    import keras
-    import tensorflow as tf
-
-    return {
-        "fer_edge": __version__,
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-    }
 
 
 def drop_history_after(history_csv: Path, epochs_done: int) -> None:
@@ -346,15 +299,19 @@ def train(
 
     import keras
 
+    check_strategy(config.strategy)  # before data loads: mirrored needs the TensorFlow backend
     keras.utils.set_random_seed(config.seed + state.get("epoch", 0))
     precision = resolve_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
 
     full = load_split(config.data, "train")
-    test = load_split(config.data, "test")
+    test = load_test_split(config.data)
     train_idx, val_idx = training_indices(
         full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class
     )
+    steps_per_epoch = len(train_idx) // recipe.batch_size
+    if steps_per_epoch == 0:
+        raise FerEdgeError(f"--batch-size {recipe.batch_size} is larger than the {len(train_idx)} training images")
     if not resume:
         distillation = describe_distillation(config, teachers, full.images[val_idx], full.labels[val_idx])
     else:
@@ -365,13 +322,10 @@ def train(
     if distillation:
         soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
         train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
-    train_ds, val_ds = make_datasets(
+    train_batches, validation = make_datasets(
         full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment,
-        seed=config.seed + state.get("epoch", 0), train_targets=train_targets,
+        seed=config.seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets,
     )  # fmt: skip
-    steps_per_epoch = len(train_idx) // recipe.batch_size
-    if steps_per_epoch == 0:
-        raise FerEdgeError(f"--batch-size {recipe.batch_size} is larger than the {len(train_idx)} training images")
 
     if not resume:
         write_json(
@@ -403,8 +357,7 @@ def train(
         run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
         write_json(out / "run.json", run)
 
-    strategy = make_strategy(config.strategy)
-    with strategy.scope():
+    with strategy_scope(config.strategy):
         if resume:
             model = keras.models.load_model(out / "checkpoints" / "last.keras")
             if recipe.weight_decay:
@@ -415,7 +368,10 @@ def train(
             if started_from:
                 load_weights_from(model, Path(config.init_from), config.arch)
             compile_for_training(model, recipe, steps_per_epoch)
-            print(f"{arch.name}: {model.count_params():,} parameters, precision {precision}, {len(train_idx)} train / {len(val_idx)} val images")
+            print(
+                f"{arch.name}: {model.count_params():,} parameters, Keras backend {keras.backend.backend()}, precision {precision}, "
+                f"{len(train_idx)} train / {len(val_idx)} val images"
+            )
 
     callbacks = [
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
@@ -425,13 +381,29 @@ def train(
     if initial_epoch < recipe.epochs and not state.get("stopped_early"):
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
-        model.fit(train_ds, validation_data=val_ds, epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose)
+        model.fit(
+            train_batches, validation_data=validation, validation_batch_size=max(recipe.batch_size, 256), shuffle=False,
+            epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
+        )  # fmt: skip
 
     return finish_run(config, state, test)
 
 
-def finish_run(config: TrainConfig, state: dict, test: Dataset) -> TrainResult:
-    """Export the best weights as a float32 model.keras, and report it on the test split."""
+def load_test_split(data: str) -> Dataset | None:
+    """The test split the finished run is reported on, or ``None`` where the data has none.
+
+    Data without it (a CSV of Training rows only, such as the one an offline GPU machine gets
+    from train/carry.py) still trains; the report is then made where the test split is.
+    """
+    try:
+        return load_split(data, "test")
+    except MissingSplit as exc:
+        print(f"note: {exc}: the run will end without metrics.json and confusion.png; report it later with fer-edge eval")
+        return None
+
+
+def finish_run(config: TrainConfig, state: dict, test: Dataset | None) -> TrainResult:
+    """Export the best weights as a float32 model.keras, and report it on the test split (if the data has one)."""
     import keras
 
     from fer_edge.plots import plot_confusion, plot_history
@@ -444,11 +416,13 @@ def finish_run(config: TrainConfig, state: dict, test: Dataset) -> TrainResult:
     model.save(tmp)
     os.replace(tmp, out / "model.keras")
 
-    probs = model.predict(to_model_input(test.images), batch_size=512, verbose=0)
-    report = evaluate_predictions(probs, test, model=str(out / "model.keras"))
-    write_json(out / "metrics.json", {"split": test.split, **report.to_dict()})
     plot_history(out / "history.csv", out / "curves.png", title=f"{config.arch} (seed {config.seed})")
-    plot_confusion(report, out / "confusion.png")
+    report = None
+    if test is not None:
+        probs = model.predict(to_model_input(test.images), batch_size=512, verbose=0)
+        report = evaluate_predictions(probs, test, model=str(out / "model.keras"))
+        write_json(out / "metrics.json", {"split": test.split, **report.to_dict()})
+        plot_confusion(report, out / "confusion.png")
 
     run = json.loads((out / "run.json").read_text())
     run.update(
@@ -460,5 +434,6 @@ def finish_run(config: TrainConfig, state: dict, test: Dataset) -> TrainResult:
         train_seconds=round(float(state.get("train_seconds", 0.0)), 1),
     )
     write_json(out / "run.json", run)
-    print(report.table())
+    if report is not None:
+        print(report.table())
     return TrainResult(out, int(state.get("epoch", 0)), int(state.get("best_epoch", 0)), float(state.get("best_value") or 0.0), report)

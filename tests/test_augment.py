@@ -1,0 +1,94 @@
+"""Training augmentation and batches (train/augment.py, train/pipeline.py), on real FER2013 faces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_edge.contract import Dataset
+from fer_edge.train.augment import augment_batch, batch_rng, erase_rectangles
+
+
+def test_a_batch_is_a_function_of_its_seed(test_split: Dataset) -> None:
+    faces = test_split.images[:64]
+    first = augment_batch(faces, "strong", batch_rng(0, 3, 7))
+    np.testing.assert_array_equal(first, augment_batch(faces, "strong", batch_rng(0, 3, 7)))
+    assert not np.array_equal(first, augment_batch(faces, "strong", batch_rng(0, 3, 8)))
+    assert not np.array_equal(first, augment_batch(faces, "strong", batch_rng(1, 3, 7)))
+    assert first.dtype == np.float32 and first.shape == faces.shape
+    assert first.min() >= 0.0 and first.max() <= 255.0
+
+
+def test_no_augmentation_passes_faces_through(test_split: Dataset) -> None:
+    faces = test_split.images[:16]
+    np.testing.assert_array_equal(augment_batch(faces, "none", batch_rng(0, 0, 0)), faces.astype(np.float32))
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        augment_batch(faces, "heavy", batch_rng(0, 0, 0))
+
+
+def test_warps_move_a_point_a_little_and_mirror_about_half_the_faces() -> None:
+    """A bright spot left of centre lands near where it was, or near its mirror position, in
+    every warped image (shift up to 4.8 px on each axis, 6.8 px diagonally; rotation and zoom up
+    to 3.3 px more at its 13.7 px from the centre), and
+    the mirror comes up about half the time: the face still fills the frame as in FER2013."""
+    images = np.zeros((1000, 48, 48), dtype=np.uint8)
+    images[:, 15:18, 11:14] = 255  # centred on row 16, column 12
+    warped = augment_batch(images, "standard", batch_rng(5, 0, 0))
+    rows, cols = np.indices((48, 48))
+    mirrored = 0
+    for out in warped:
+        weight = out.sum()
+        assert weight > 0, "the spot stays in the frame"
+        row, col = (out * rows).sum() / weight, (out * cols).sum() / weight
+        straight, flipped = np.hypot(row - 16, col - 12), np.hypot(row - 16, col - 35)
+        assert min(straight, flipped) < 10.5, (row, col)
+        mirrored += flipped < straight
+    assert 0.45 < mirrored / len(images) < 0.55, mirrored
+
+
+def test_erasing_blanks_one_rectangle_in_about_a_quarter_of_the_faces() -> None:
+    images = np.full((4000, 48, 48), -1.0, dtype=np.float32)
+    erase_rectangles(images, np.random.default_rng(0))
+    touched = (images != -1.0).any(axis=(1, 2))
+    assert 0.22 < touched.mean() < 0.28, touched.mean()
+    for image in images[touched][:200]:
+        rows, cols = np.nonzero(image != -1.0)
+        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert 4 <= height <= 20 and 4 <= width <= 20, (height, width)
+        assert (image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] != -1.0).mean() > 0.99
+
+
+def make_batches(data: Dataset, count: int, **kwargs):
+    from fer_edge.train.pipeline import training_batches
+
+    targets = np.eye(7, dtype=np.float32)[data.labels[:count]]
+    return training_batches(data.images[:count], targets, batch_size=50, augment="strong", seed=11, **kwargs)
+
+
+def epoch_of(batches) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [batches[i] for i in range(len(batches))]
+
+
+def test_each_epoch_shows_every_face_once_in_a_new_order(test_split: Dataset) -> None:
+    batches = make_batches(test_split, 500, workers=1)
+    assert len(batches) == 10
+    first = epoch_of(batches)
+    x, y = first[0]
+    assert x.shape == (50, 48, 48, 1) and x.dtype == np.float32 and y.shape == (50, 7)
+    labels = np.concatenate([y.argmax(axis=1) for _, y in first])
+    np.testing.assert_array_equal(np.bincount(labels, minlength=7), np.bincount(test_split.labels[:500], minlength=7))
+    batches.on_epoch_end()
+    second = epoch_of(batches)
+    assert not np.array_equal(first[0][1], second[0][1]), "the second epoch is reshuffled"
+
+
+def test_a_resumed_run_sees_the_batches_it_would_have_seen(test_split: Dataset) -> None:
+    """A run resumed at epoch 2 draws epoch 2's order and augmentation, as an uninterrupted run
+    does, whatever the number of worker threads."""
+    uninterrupted = make_batches(test_split, 300, workers=1)
+    uninterrupted.on_epoch_end()
+    uninterrupted.on_epoch_end()
+    resumed = make_batches(test_split, 300, first_epoch=2, workers=3)
+    for (xa, ya), (xb, yb) in zip(epoch_of(uninterrupted), epoch_of(resumed)):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)

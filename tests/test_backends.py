@@ -1,0 +1,65 @@
+"""``fer-edge train`` on Keras's JAX backend, in a venv without TensorFlow, as a GPU machine has it.
+
+A GPU machine often has JAX or PyTorch and no TensorFlow. The test builds a venv with only the
+``train-jax`` extra (Keras, JAX, matplotlib; no TensorFlow), trains the tiny net there on real
+faces (fer-edge picks JAX, the backend installed), then checks here, under TensorFlow, that the run's model scores
+what the JAX run reported, and that its checkpoint (optimizer state included) resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clitools import QUIET_TF, fer_edge
+from venvs import REPO, build_venv, venv_dir
+
+PIP_INSTALL = ["-e", f"{REPO}[train-jax]"]
+
+
+@pytest.mark.slow
+def test_training_runs_on_jax_without_tensorflow_and_its_run_continues_under_tensorflow(fer2013_dir: Path, test_split, tmp_path: Path) -> None:
+    venv_python = build_venv(venv_dir("jax", PIP_INSTALL), PIP_INSTALL)
+    probe = subprocess.run(
+        [str(venv_python), "-c", "import importlib.util as u; print(u.find_spec('tensorflow') is None, u.find_spec('jax') is not None)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert probe.stdout.split() == ["True", "True"], probe.stdout + probe.stderr[-2000:]
+
+    out = tmp_path / "jax-run"
+    env = dict(QUIET_TF)
+    for name in ("PYTHONPATH", "KERAS_BACKEND"):  # unset: fer-edge picks JAX, the one installed
+        env.pop(name, None)
+    done = subprocess.run(
+        [str(venv_python), "-m", "fer_edge.cli", "train", "--arch", "tiny", "--data", str(fer2013_dir), "--out", str(out),
+         "--limit-per-class", "300", "--epochs", "2", "--batch-size", "32", "--seed", "3"],
+        capture_output=True, text=True, timeout=900, cwd=REPO, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Keras backend jax" in done.stdout
+    run = json.loads((out / "run.json").read_text())
+    assert run["versions"]["keras_backend"] == "jax" and "tensorflow" not in run["versions"], run["versions"]
+    assert run["epochs_run"] == 2
+
+    # The .keras file is backend-neutral: under TensorFlow it gives the JAX run's test report.
+    from fer_edge.evaluate import keras_probs, load_keras_model
+
+    reported = json.loads((out / "metrics.json").read_text())["accuracy"]
+    probs = keras_probs(load_keras_model(out / "model.keras"), test_split.images)
+    here = float((probs.argmax(axis=1) == test_split.labels).mean())
+    assert abs(here - reported) <= 0.003, (here, reported)  # float rounding may flip a few near-ties
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+    # So is its restart point: the run goes on under TensorFlow for a third epoch.
+    moved = tmp_path / "continued"
+    shutil.copytree(out, moved)
+    resumed = fer_edge("train", "--out", moved, "--resume", "--epochs", 3, env={**QUIET_TF, "KERAS_BACKEND": "tensorflow"})
+    assert f"resuming {moved} after epoch 2 of 3" in resumed.stdout
+    assert json.loads((moved / "checkpoints" / "state.json").read_text())["epoch"] == 3
+    assert os.path.getsize(moved / "model.keras") > 0

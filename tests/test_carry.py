@@ -1,0 +1,68 @@
+"""Carrying the training faces to an offline GPU machine (train/carry.py), and training there without test/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clitools import fer_edge
+
+from fer_edge.contract import Dataset
+from fer_edge.dataset import MissingSplit, load_split
+from fer_edge.errors import FerEdgeError
+from fer_edge.splits import training_indices
+from fer_edge.train.carry import main as carry_main
+from fer_edge.train.carry import pack, unpack
+
+
+def write_training_csv(path: Path, data: Dataset) -> Path:
+    """Real faces as the Training rows of a FER2013 CSV (its other Usages absent)."""
+    lines = ["emotion,pixels,Usage"]
+    lines += [f"{label},{' '.join(map(str, face.ravel()))},Training" for face, label in zip(data.images, data.labels)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def training_csv(test_split: Dataset, tmp_path_factory) -> Path:
+    return write_training_csv(tmp_path_factory.mktemp("carry") / "faces.csv", test_split)
+
+
+def test_unpacking_gives_back_every_face_in_order_so_the_validation_split_is_the_same(training_csv: Path, tmp_path: Path) -> None:
+    packed = pack(training_csv, tmp_path / "faces.npz.xz")
+    assert packed.stat().st_size < training_csv.stat().st_size / 3
+    again = unpack(packed, tmp_path / "again.csv")
+    before, after = load_split(training_csv, "train"), load_split(again, "train")
+    np.testing.assert_array_equal(before.images, after.images)
+    np.testing.assert_array_equal(before.labels, after.labels)
+    for seed in (0, 1):
+        for a, b in zip(training_indices(before.labels, val_fraction=0.1, seed=seed), training_indices(after.labels, val_fraction=0.1, seed=seed)):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(MissingSplit, match="no rows with Usage PublicTest"):
+        load_split(again, "test")
+
+
+def test_a_file_that_is_no_pack_is_one_line(tmp_path: Path, capsys) -> None:
+    bogus = tmp_path / "bogus.npz.xz"
+    bogus.write_bytes(b"not xz at all")
+    with pytest.raises(FerEdgeError, match="not a FER2013 pack"):
+        unpack(bogus, tmp_path / "out.csv")
+    assert carry_main(["unpack", str(bogus), str(tmp_path / "out.csv")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bogus}: not a FER2013 pack")
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.slow
+def test_training_on_data_without_a_test_split_finishes_and_leaves_the_report_to_eval(training_csv: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "no-test"
+    done = fer_edge("train", "--arch", "tiny", "--data", training_csv, "--out", out, "--epochs", 1, "--batch-size", 32)
+    assert "no rows with Usage PublicTest" in done.stdout and "fer-edge eval" in done.stdout
+    assert (out / "model.keras").is_file() and (out / "curves.png").is_file()
+    assert not (out / "metrics.json").exists() and not (out / "confusion.png").exists()
+    assert json.loads((out / "run.json").read_text())["epochs_run"] == 1
+    # Reported where the test split is, the run folder is complete.
+    fer_edge("eval", out / "model.keras", "--data", fer2013_dir, "--json", out / "metrics.json", "--confusion", out / "confusion.png")
+    assert json.loads((out / "metrics.json").read_text())["n"] == 3589

@@ -1,0 +1,54 @@
+"""Second virtual environments for tests that must run without TensorFlow, built as the README says.
+
+Each is made once per set of install inputs (pyproject.toml, the pip line, Python) in the cache
+folder outside the repository, and reused while those inputs are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fer_edge.dataset import cache_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def venv_dir(name: str, pip_install: list[str]) -> Path:
+    """One venv per set of install inputs (pyproject, the pip line, this repo's path, Python)."""
+    digest = hashlib.sha256()
+    for part in ((REPO / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), sys.version.encode()):
+        digest.update(part)
+    return cache_dir() / f"{name}-venv-{digest.hexdigest()[:12]}"
+
+
+def base_python() -> str:
+    """The plain `python3` the venv is made from (a venv made from inside a venv would inherit it)."""
+    return getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
+
+
+def build_venv(venv: Path, pip_install: list[str], *, system_site_packages: bool = False) -> Path:
+    """Make (or reuse) the venv and install ``pip_install`` into it; returns its python."""
+    venv_python = venv / "bin" / "python"
+    ready = venv / ".fer-edge-ready"
+    if ready.is_file() and venv_python.is_file():
+        return venv_python
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    steps = [
+        [base_python(), "-m", "venv", *(["--system-site-packages"] if system_site_packages else []), str(venv)],
+        [str(venv_python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+        [str(venv_python), "-m", "pip", "install", "--quiet", *pip_install],
+    ]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, timeout=1200)
+        if done.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            pytest.fail(f"building {venv.name} failed at {' '.join(step)}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    ready.write_text(" ".join(pip_install) + "\n")
+    return venv_python

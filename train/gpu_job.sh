@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Train on a lent, offline GPU machine that has JAX but neither TensorFlow nor the data.
+#
+# Such a machine (the workplace's `device` tool) reaches no network, takes at most 64 MiB of the
+# working tree and carried folders per call, and runs one command for at most 10 minutes. So:
+#
+#   here:   bash train/gpu_job.sh prepare
+#             downloads the wheels the machine lacks (Keras and two of its dependencies, for its
+#             CPython 3.12) and builds fer-edge's own into .whl/, and packs FER2013's training
+#             faces into .carry/ (train/carry.py); both folders are git-ignored.
+#   there:  bash train/gpu_job.sh run PLAN
+#             (run with carry [".whl", ".carry"]) installs the wheels, unpacks the data as the
+#             FER2013 CSV, runs the plan's `step` lines with KERAS_BACKEND=jax, each cut off so
+#             that the whole job ends within $JOB_SECONDS (default 560), and leaves the run
+#             folders in $OUT as runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
+#   here:   cat OUTDIR/runs.tgz.part-* | tar -xz -C runs/
+#             then report each finished run on test/, which stayed here:
+#             fer-edge eval runs/NAME/model.keras --json runs/NAME/metrics.json --confusion runs/NAME/confusion.png
+#
+# A run cut off by the budget comes back with its checkpoints/, so `fer-edge train --resume`
+# continues it here or on the next GPU machine; a finished run comes back without them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+TARGET_PYTHON=${TARGET_PYTHON:-3.12}    # the GPU machine's CPython
+PACK=.carry/fer2013-train.npz.xz
+
+prepare() {
+    local keras_version
+    keras_version=$("$PYTHON" -c "import importlib.metadata as m; print(m.version('keras'))")
+    rm -rf .whl && mkdir -p .whl .carry
+    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest .whl \
+        --python-version "$TARGET_PYTHON" --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+        "keras==$keras_version" namex optree
+    "$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir .whl .
+    if [ ! -f "$PACK" ]; then
+        "$PYTHON" -m fer_edge.train.carry pack "${FER2013_DIR:-../shared/fer2013}" "$PACK"
+    fi
+    ls -l .whl "$PACK"
+    echo "travels: $(( ($(git ls-files -z | xargs -0 cat | wc -c) + $(cat .whl/* "$PACK" | wc -c)) / 1048576 )) MiB of 64"
+}
+
+run() {
+    local plan=$1
+    : "${OUT:?OUT must name the folder whose files come back}"
+    local started=$SECONDS budget=${JOB_SECONDS:-560}
+    export PYTHONPATH=/tmp/fer-edge-site KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+    "$PYTHON" -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/fer-edge-site .whl/*.whl
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+    DATA=/tmp/fer2013.csv RUNS=/tmp/runs
+    FER_EDGE="$PYTHON -m fer_edge.cli"
+    mkdir -p "$RUNS"
+    "$PYTHON" -m fer_edge.train.carry unpack "$PACK" "$DATA"
+
+    # One line of the plan: runs while the budget lasts, keeping 40 s to pack the results.
+    step() {
+        local left=$(( budget - (SECONDS - started) - 40 ))
+        if (( left < 30 )); then echo "skipped (budget spent): $*"; return 0; fi
+        echo "+ $* (at most ${left} s)"
+        timeout --signal=INT --kill-after=20 "$left" "$@" || echo "step ended with status $? after $(( SECONDS - started )) s"
+    }
+    # shellcheck source=/dev/null
+    source "$plan" 2>&1 | tee "$OUT/job.log"
+
+    # Finished runs come back without checkpoints; cut-off ones with them (minus the teachers'
+    # targets, which are derived from the data and recomputed on resume).
+    local excludes=(--exclude='teacher-targets.npz')
+    for folder in "$RUNS"/*/; do
+        [ -f "$folder/model.keras" ] && excludes+=(--exclude="./$(basename "$folder")/checkpoints")
+    done
+    tar -C "$RUNS" "${excludes[@]}" -czf - . | split -b 15M - "$OUT/runs.tgz.part-"
+    ls -l "$OUT"
+}
+
+case "${1:-}" in
+    prepare) prepare ;;
+    run) run "${2:?usage: gpu_job.sh run PLAN}" ;;
+    *) echo "usage: bash train/gpu_job.sh prepare | run PLAN" >&2; exit 2 ;;
+esac
