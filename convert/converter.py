@@ -110,6 +110,24 @@ def relative_to(path: Path, folder: Path) -> str:
         return str(path.resolve())
 
 
+def require_tensorflow_backend() -> None:
+    """TFLite's converter takes Keras models built on TensorFlow; say so in one line, not an ImportError.
+
+    A model trained on another backend converts all the same: ``.keras`` files are backend-neutral.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise FerEdgeError("fer-edge convert needs TensorFlow (TFLite's converter): pip install -e '.[train]'")
+    from fer_edge.train.backend import backend_name
+
+    if backend_name() != "tensorflow":
+        raise FerEdgeError(
+            f"fer-edge convert needs Keras's TensorFlow backend, not {backend_name()}: set KERAS_BACKEND=tensorflow "
+            "(a model trained on any backend converts there)"
+        )
+
+
 def convert(
     model_path: str | os.PathLike[str],
     mode: str = "int8",
@@ -132,6 +150,7 @@ def convert(
     ``json_out`` report and the ``confusion`` PNG of the TFLite model on the test split.
     ``command`` is recorded in the sidecar; by default the equivalent ``fer-edge convert`` line.
     """
+    require_tensorflow_backend()
     say = print if verbose else (lambda *_: None)
     model_path = Path(model_path)
     data = Path(data) if data is not None else default_data_dir()

@@ -255,6 +255,17 @@ def convert_command(
     )
 
 
+#: Packages that only some commands need, and how to get each (a missing one is a setup
+#: problem, said in one line, not a traceback).
+OPTIONAL_PACKAGES = {
+    "tensorflow": "pip install -e '.[train]'",
+    "keras": "pip install -e '.[train]' (or '.[train-jax]')",
+    "jax": "pip install -e '.[train-jax]', or unset KERAS_BACKEND",
+    "torch": "install PyTorch, or unset KERAS_BACKEND",
+    "matplotlib": "pip install -e '.[train]'",
+}
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries the useful output.
@@ -264,6 +275,12 @@ def main() -> None:
         app()
     except FerEdgeError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in OPTIONAL_PACKAGES:
+            raise
+        typer.echo(f"error: {top} is not installed, and this command needs it: {OPTIONAL_PACKAGES[top]}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -17,30 +17,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import QUIET_TF, fer_edge
+from clitools import QUIET_TF, assert_one_line_error, fer_edge
 from venvs import REPO, build_venv, venv_dir
 
 PIP_INSTALL = ["-e", f"{REPO}[train-jax]"]
 
 
-@pytest.mark.slow
-def test_training_runs_on_jax_without_tensorflow_and_its_run_continues_under_tensorflow(fer2013_dir: Path, test_split, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def jax_python() -> Path:
+    """The python of a venv with the train-jax extra and no TensorFlow."""
     venv_python = build_venv(venv_dir("jax", PIP_INSTALL), PIP_INSTALL)
     probe = subprocess.run(
         [str(venv_python), "-c", "import importlib.util as u; print(u.find_spec('tensorflow') is None, u.find_spec('jax') is not None)"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert probe.stdout.split() == ["True", "True"], probe.stdout + probe.stderr[-2000:]
+    return venv_python
 
-    out = tmp_path / "jax-run"
-    env = dict(QUIET_TF)
-    for name in ("PYTHONPATH", "KERAS_BACKEND"):  # unset: fer-edge picks JAX, the one installed
+
+def fer_edge_in(venv_python: Path, *args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``fer-edge ARGS`` in another venv, with no backend named (fer-edge picks the installed one)."""
+    env = dict(env or QUIET_TF)
+    for name in ("PYTHONPATH", "KERAS_BACKEND"):
         env.pop(name, None)
-    done = subprocess.run(
-        [str(venv_python), "-m", "fer_edge.cli", "train", "--arch", "tiny", "--data", str(fer2013_dir), "--out", str(out),
-         "--limit-per-class", "300", "--epochs", "2", "--batch-size", "32", "--seed", "3"],
-        capture_output=True, text=True, timeout=900, cwd=REPO, env=env,
-    )  # fmt: skip
+    return subprocess.run(
+        [str(venv_python), "-m", "fer_edge.cli", *map(str, args)], capture_output=True, text=True, timeout=900, cwd=REPO, env=env
+    )
+
+
+@pytest.mark.slow
+def test_training_runs_on_jax_without_tensorflow_and_its_run_continues_under_tensorflow(jax_python: Path, fer2013_dir: Path, test_split, tmp_path: Path) -> None:
+    out = tmp_path / "jax-run"
+    done = fer_edge_in(jax_python, "train", "--arch", "tiny", "--data", fer2013_dir, "--out", out,
+                       "--limit-per-class", 300, "--epochs", 2, "--batch-size", 32, "--seed", 3)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Keras backend jax" in done.stdout
     run = json.loads((out / "run.json").read_text())
@@ -63,3 +72,18 @@ def test_training_runs_on_jax_without_tensorflow_and_its_run_continues_under_ten
     assert f"resuming {moved} after epoch 2 of 3" in resumed.stdout
     assert json.loads((moved / "checkpoints" / "state.json").read_text())["epoch"] == 3
     assert os.path.getsize(moved / "model.keras") > 0
+
+
+@pytest.mark.slow
+def test_what_needs_tensorflow_says_so_in_one_line(jax_python: Path, fer2013_dir: Path, tmp_path: Path) -> None:
+    mirrored = fer_edge_in(jax_python, "train", "--arch", "tiny", "--data", fer2013_dir, "--out", tmp_path / "m", "--strategy", "mirrored")
+    assert_one_line_error(mirrored, "--strategy mirrored", "KERAS_BACKEND=tensorflow")
+    assert not (tmp_path / "m").exists()
+    model = REPO / "models" / "edge" / "edge.keras"
+    converting = fer_edge_in(jax_python, "convert", model, "--int8", "--out", tmp_path / "e.tflite", "--data", fer2013_dir)
+    assert_one_line_error(converting, "needs TensorFlow", ".[train]")
+    assert not (tmp_path / "e.tflite").exists()
+    # And where the backend named is the one missing (here, under TensorFlow):
+    missing = fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", tmp_path / "j", check=False, env={**QUIET_TF, "KERAS_BACKEND": "jax"})
+    assert_one_line_error(missing, "jax is not installed", "KERAS_BACKEND")
+    assert not (tmp_path / "j").exists()
