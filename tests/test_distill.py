@@ -49,7 +49,7 @@ def test_the_training_pipeline_feeds_the_given_targets(test_split: Dataset) -> N
     batches, (val_x, val_y) = make_datasets(test_split, train_idx, val_idx, batch_size=50, augment="none", seed=0, train_targets=targets)
     by_face = {test_split.images[i].tobytes(): targets[row] for row, i in enumerate(train_idx)}
     seen = set()
-    for index in range(len(batches)):
+    for index in range(batches.steps_per_epoch):
         images, ys = batches[index]
         for image, y in zip(images.astype(np.uint8)[..., 0], ys):
             np.testing.assert_allclose(y, by_face[image.tobytes()], atol=1e-6)

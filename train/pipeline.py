@@ -11,6 +11,7 @@ Validation is plain arrays, never augmented, scored against the true labels.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -39,39 +40,46 @@ def training_batches(
     first_epoch: int = 0,
     workers: int | None = None,
 ):
-    """A ``keras.utils.PyDataset`` of (float32 pixels (B, 48, 48, 1), targets (B, 7)) batches.
+    """An endless ``keras.utils.PyDataset`` of (float32 pixels (B, 48, 48, 1), targets (B, 7)) batches.
 
-    ``images`` are uint8 faces (N, 48, 48); an epoch is ``N // batch_size`` full batches (the
-    last partial batch is dropped, as the learning-rate schedule counts). ``first_epoch`` is the
-    epoch a resumed run starts at, so it draws that epoch's shuffle and augmentation.
+    ``images`` are uint8 faces (N, 48, 48). Batch ``i`` of the stream is batch ``i % S`` of epoch
+    ``first_epoch + i // S`` (S = ``steps_per_epoch`` = N // batch_size: the last partial batch is
+    dropped, as the learning-rate schedule counts), a pure function of its index: worker threads
+    may make batches in any order, Keras may start the next epoch's batches early, and a run
+    resumed at ``first_epoch`` draws the batches an uninterrupted run would have. (Keras's epoch
+    callbacks on a PyDataset come once more than there are epochs, and the next epoch's batches
+    can be fetched before the last one's ``on_epoch_end``: so no state is kept between batches.)
 
-    Fit it with ``shuffle=False``: the order is the dataset's own, seeded.
+    Fit it with ``steps_per_epoch=batches.steps_per_epoch`` and ``shuffle=False``.
     """
     import keras
 
     check_kind(augment)
     if len(images) != len(targets):
         raise ValueError(f"{len(targets)} training targets for {len(images)} training images")
-    if len(images) < batch_size:
+    steps = len(images) // batch_size
+    if steps == 0:
         raise ValueError(f"batch size {batch_size} is larger than the {len(images)} training images")
 
+    @functools.lru_cache(maxsize=4)
+    def order_of(epoch: int) -> np.ndarray:
+        return batch_order(len(images), seed, epoch)
+
     class TrainingBatches(keras.utils.PyDataset):
+        steps_per_epoch = steps
+
         def __init__(self) -> None:
             super().__init__(workers=default_workers() if workers is None else workers, use_multiprocessing=False, max_queue_size=8)
-            self.epoch = first_epoch
-            self.order = batch_order(len(images), seed, self.epoch)
 
-        def __len__(self) -> int:
-            return len(images) // batch_size
+        @property
+        def num_batches(self) -> None:
+            return None  # endless: fit's steps_per_epoch marks the epochs
 
         def __getitem__(self, index: int):
-            rows = np.sort(self.order[index * batch_size : (index + 1) * batch_size])
-            faces = augment_batch(images[rows], augment, batch_rng(seed, self.epoch, index))
+            epoch, batch = divmod(first_epoch * steps + index, steps)
+            rows = np.sort(order_of(epoch)[batch * batch_size : (batch + 1) * batch_size])
+            faces = augment_batch(images[rows], augment, batch_rng(seed, epoch, batch))
             return faces[..., np.newaxis], targets[rows]
-
-        def on_epoch_end(self) -> None:
-            self.epoch += 1
-            self.order = batch_order(len(images), seed, self.epoch)
 
     return TrainingBatches()
 

@@ -382,7 +382,8 @@ def train(
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
         model.fit(
-            train_batches, validation_data=validation, validation_batch_size=max(recipe.batch_size, 256), shuffle=False,
+            train_batches, steps_per_epoch=train_batches.steps_per_epoch, shuffle=False,
+            validation_data=validation, validation_batch_size=max(recipe.batch_size, 256),
             epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
         )  # fmt: skip
 
