@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -197,6 +198,19 @@ def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path
     run = json.loads((out / "run.json").read_text())
     assert len(run["commands"]) == 2 and run["commands"][1].endswith("--resume")
     assert (out / "model.keras").is_file() and run["epochs_run"] == 5
+
+
+@pytest.mark.slow
+def test_a_restart_point_that_does_not_load_is_one_line_and_records_nothing(tiny_run: Path, tmp_path: Path) -> None:
+    """A checkpoint Keras cannot rebuild here (damaged, or saved by PyTorch's backend) stops the
+    resume in one line naming the backend the run was trained on, and run.json is left as it was."""
+    out = tmp_path / "damaged"
+    shutil.copytree(tiny_run, out)
+    (out / "checkpoints" / "last.keras").write_bytes(b"not a keras file")
+    before = (out / "run.json").read_text()
+    result = fer_edge("train", "--out", out, "--resume", "--epochs", 9, check=False)
+    assert_one_line_error(result, "last.keras: cannot load this restart point", "trained on tensorflow")
+    assert (out / "run.json").read_text() == before
 
 
 @pytest.mark.slow

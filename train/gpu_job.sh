@@ -10,9 +10,10 @@
 #             faces into .carry/ (train/carry.py); both folders are git-ignored.
 #   there:  bash train/gpu_job.sh run PLAN
 #             (run with carry [".whl", ".carry"]) installs the wheels, unpacks the data as the
-#             FER2013 CSV, runs the plan's `step` lines with KERAS_BACKEND=jax, each cut off so
-#             that the whole job ends within $JOB_SECONDS (default 560), and leaves the run
-#             folders in $OUT as runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
+#             FER2013 CSV, runs the plan's `step` lines on Keras's JAX backend (or on
+#             $KERAS_BACKEND, e.g. torch), each cut off so that the whole job ends within
+#             $JOB_SECONDS (default 560), and leaves the run folders in $OUT as
+#             runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
 #   here:   cat OUTDIR/runs.tgz.part-* | tar -xz -C runs/
 #             then report each finished run on test/, which stayed here:
 #             fer-edge eval runs/NAME/model.keras --json runs/NAME/metrics.json --confusion runs/NAME/confusion.png
@@ -46,7 +47,9 @@ run() {
     local plan=$1
     : "${OUT:?OUT must name the folder whose files come back}"
     local started=$SECONDS budget=${JOB_SECONDS:-560}
-    export PYTHONPATH=/tmp/fer-edge-site KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+    # JAX by default; KERAS_BACKEND=torch uses the machine's PyTorch instead (its restart points
+    # then resume only on PyTorch).
+    export PYTHONPATH=/tmp/fer-edge-site KERAS_BACKEND=${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
     "$PYTHON" -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/fer-edge-site .whl/*.whl
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true

@@ -32,7 +32,7 @@ import numpy as np
 
 from fer_edge.contract import NUM_CLASSES, PREPROCESSING, Dataset, to_model_input
 from fer_edge.dataset import MissingSplit, load_split
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
@@ -220,6 +220,25 @@ def prepare_run(config: TrainConfig, resume: bool, data_moved_to: str | None = N
 SCHEDULE_EPOCHS = "schedule_epochs"
 
 
+def load_restart_point(out: Path):
+    """``checkpoints/last.keras`` with its optimizer, or one line on why it does not load here.
+
+    Checkpoints made on TensorFlow or JAX load on either; PyTorch saves its optimizer as a
+    class of its own backend, so a run started on PyTorch resumes on PyTorch.
+    """
+    import keras
+
+    path = out / "checkpoints" / "last.keras"
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # Keras raises many types for a file it cannot rebuild
+        trained_on = json.loads((out / "run.json").read_text()).get("versions", {}).get("keras_backend", "tensorflow")
+        raise FerEdgeError(
+            f"{path}: cannot load this restart point on Keras's {keras.backend.backend()} backend ({first_line(exc)}); "
+            f"the run was trained on {trained_on}: resume it there (KERAS_BACKEND={trained_on})"
+        ) from None
+
+
 def check_resume_epochs(out: Path, config: TrainConfig, epochs: int) -> None:
     """Refuse ``--resume --epochs`` past a cosine schedule's end: its learning rate is zero there.
 
@@ -351,15 +370,10 @@ def train(
                 **({"distillation": distillation} if distillation else {}),
             },
         )
-    else:
-        run = json.loads((out / "run.json").read_text())
-        run["commands"] = [*run.get("commands", []), command]
-        run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
-        write_json(out / "run.json", run)
 
     with strategy_scope(config.strategy):
         if resume:
-            model = keras.models.load_model(out / "checkpoints" / "last.keras")
+            model = load_restart_point(out)
             if recipe.weight_decay:
                 model.optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
             print(f"resuming {out} after epoch {state.get('epoch', 0)} of {recipe.epochs}")
@@ -372,6 +386,11 @@ def train(
                 f"{arch.name}: {model.count_params():,} parameters, Keras backend {keras.backend.backend()}, precision {precision}, "
                 f"{len(train_idx)} train / {len(val_idx)} val images"
             )
+    if resume:  # recorded once the restart point has loaded
+        run = json.loads((out / "run.json").read_text())
+        run["commands"] = [*run.get("commands", []), command]
+        run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
+        write_json(out / "run.json", run)
 
     callbacks = [
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
