@@ -14,12 +14,14 @@
 #             $KERAS_BACKEND, e.g. torch), each cut off so that the whole job ends within
 #             $JOB_SECONDS (default 560), and leaves the run folders in $OUT as
 #             runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
-#   here:   cat OUTDIR/runs.tgz.part-* | tar -xz -C runs/
-#             then report each finished run on test/, which stayed here:
-#             fer-edge eval runs/NAME/model.keras --json runs/NAME/metrics.json --confusion runs/NAME/confusion.png
+#   here:   mkdir -p /tmp/runs && cat OUTDIR/runs.tgz.part-* | tar -xz -C /tmp/runs
+#             (the path the runs had there, which run.json records, e.g. for a teacher), then
+#             report each finished run on test/, which stayed here:
+#             fer-edge eval /tmp/runs/NAME/model.keras --json /tmp/runs/NAME/metrics.json --confusion /tmp/runs/NAME/confusion.png
 #
-# A run cut off by the budget comes back with its checkpoints/, so `fer-edge train --resume`
-# continues it here or on the next GPU machine; a finished run comes back without them.
+# A run cut off by the budget comes back with its checkpoints/ (its teachers' targets are
+# recomputed from the teacher at its recorded path), so `fer-edge train --out /tmp/runs/NAME
+# --resume --data ../shared/fer2013` continues it here; a finished run comes back without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,9 +60,27 @@ run() {
     mkdir -p "$RUNS"
     "$PYTHON" -m fer_edge.train.carry unpack "$PACK" "$DATA"
 
+    seconds_left() { echo $(( budget - (SECONDS - started) - 40 )); }
+    # How many epochs of ARCH (at most WANT) fit in SECONDS, from a 3-epoch probe run's steady
+    # epochs (the first one compiles); 0 when none does.
+    epochs_that_fit() {
+        local arch=$1 want=$2 seconds=$3 probe=/tmp/probe-$1
+        rm -rf "$probe"
+        $FER_EDGE train --arch "$arch" --data "$DATA" --out "$probe" --epochs 3 --warmup-epochs 0 >"$probe.log" 2>&1 \
+            || { tail -3 "$probe.log" >&2; echo 0; return 0; }
+        "$PYTHON" - "$probe/checkpoints/state.json" "$want" "$seconds" <<'EOF'
+import json, sys
+state, want, seconds = json.load(open(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
+per_epoch = max(state["epoch_seconds"][1:])
+fit = min(want, int((seconds - 45) / per_epoch))  # 45 s: compiling, teachers' targets, the report
+print(max(fit, 0))
+print(f"probe epochs took {state['epoch_seconds']} s: {fit} epochs fit in {seconds:.0f} s", file=sys.stderr)
+EOF
+    }
     # One line of the plan: runs while the budget lasts, keeping 40 s to pack the results.
     step() {
-        local left=$(( budget - (SECONDS - started) - 40 ))
+        local left
+        left=$(seconds_left)
         if (( left < 30 )); then echo "skipped (budget spent): $*"; return 0; fi
         echo "+ $* (at most ${left} s)"
         timeout --signal=INT --kill-after=20 "$left" "$@" || echo "step ended with status $? after $(( SECONDS - started )) s"

@@ -142,7 +142,8 @@ def compile_for_training(model, recipe: Recipe, steps_per_epoch: int) -> None:
 def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
     """A Keras callback that saves the best weights, a full restart point, and stops early.
 
-    ``state`` (epoch, best value and epoch, epochs without improvement, training seconds) is
+    ``state`` (epoch, best value and epoch, epochs without improvement, training seconds in all
+    and per epoch) is
     written to ``state.json`` after the checkpoint, so a restart never sees a state newer than
     its weights. The class is defined here so importing this module does not import Keras.
     """
@@ -171,7 +172,10 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
             else:
                 state["wait"] = state.get("wait", 0) + 1
             state["epoch"] = epoch + 1
-            state["train_seconds"] = state.get("train_seconds", 0.0) + time.time() - self.epoch_started
+            seconds = time.time() - self.epoch_started
+            state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
+            # Per epoch, so a short probe run tells how many epochs fit a time budget (train/gpu_job.sh).
+            state["epoch_seconds"] = [*state.get("epoch_seconds", []), round(seconds, 2)]
             if patience and state["wait"] >= patience:
                 print(f"early stopping: {monitor} has not improved for {patience} epochs")
                 state["stopped_early"] = True
