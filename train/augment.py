@@ -11,6 +11,11 @@ then feeds TensorFlow, JAX and PyTorch (``KERAS_BACKEND``), so a GPU machine tha
 JAX but no TensorFlow trains the same recipe. One warp of a 48x48 face costs a few microseconds,
 so a batch of 128 costs about a millisecond against the hundreds a CPU training step takes.
 
+The ranges are those of the Keras layers used before (until 2026-11-26). One difference: shift,
+rotation and zoom are one warp here, so a face is resampled once; the three layers resampled it
+three times, which blurred it (pixel standard deviation 72.9 against 75.9 here, 78.5 unwarped, on
+1,024 test faces). Training faces are now as sharp as the faces the model is tested on.
+
 Every random draw comes from the ``numpy.random.Generator`` passed in, so a batch is a pure
 function of its seed: runs, and runs resumed after an interruption, see the same faces.
 """

@@ -138,6 +138,7 @@ def versions() -> dict[str, str]:
         found[backend_module] = __import__(backend_module).__version__
     found["numpy"] = np.__version__
     found["machine"] = f"{platform.machine()} {platform.processor() or ''}".strip()
-    if gpu_count():
-        found["gpus"] = str(gpu_count())
+    gpus = gpu_count()
+    if gpus:
+        found["gpus"] = str(gpus)
     return found
