@@ -51,7 +51,9 @@ run() {
     local started=$SECONDS budget=${JOB_SECONDS:-560}
     # JAX by default; KERAS_BACKEND=torch uses the machine's PyTorch instead (its restart points
     # then resume only on PyTorch).
-    export PYTHONPATH=/tmp/fer-edge-site KERAS_BACKEND=${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
+    # PYTHONSAFEPATH: the repository's own fer_edge/ folder (without train/, which the wheel maps
+    # into it) must not shadow the installed package from the current directory.
+    export PYTHONPATH=/tmp/fer-edge-site PYTHONSAFEPATH=1 KERAS_BACKEND=${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
     "$PYTHON" -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/fer-edge-site .whl/*.whl
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
