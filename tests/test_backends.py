@@ -1,9 +1,10 @@
 """``fer-edge train`` on Keras's JAX backend, in a venv without TensorFlow, as a GPU machine has it.
 
 A GPU machine often has JAX or PyTorch and no TensorFlow. The test builds a venv with only the
-``train-jax`` extra (Keras, JAX, matplotlib; no TensorFlow), trains the tiny net there on real
-faces (fer-edge picks JAX, the backend installed), then checks here, under TensorFlow, that the run's model scores
-what the JAX run reported, and that its checkpoint (optimizer state included) resumes.
+``train-jax`` extra (Keras, JAX, matplotlib; no TensorFlow) and trains the tiny net there on
+real faces (fer-edge picks JAX, the backend installed). Then it checks here, under TensorFlow,
+that the run's model scores what the JAX run reported and converts to int8, and that its
+checkpoint (optimizer state included) resumes.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def test_training_runs_on_jax_without_tensorflow_and_its_run_continues_under_ten
     here = float((probs.argmax(axis=1) == test_split.labels).mean())
     assert abs(here - reported) <= 0.003, (here, reported)  # float rounding may flip a few near-ties
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+    # It converts to int8 under TensorFlow like any model trained there.
+    tflite = tmp_path / "jax-int8.tflite"
+    converted = fer_edge("convert", out / "model.keras", "--int8", "--data", fer2013_dir, "--out", tflite, "--tolerance", 5)
+    assert "drop" in converted.stdout and tflite.is_file() and tflite.with_suffix(".json").is_file()
 
     # So is its restart point: the run goes on under TensorFlow for a third epoch.
     moved = tmp_path / "continued"
