@@ -64,11 +64,12 @@ run() {
 
     seconds_left() { echo $(( budget - (SECONDS - started) - 40 )); }
     # How many epochs of ARCH (at most WANT) fit in SECONDS, from a 3-epoch probe run's steady
-    # epochs (the first one compiles); 0 when none does.
+    # epochs (the first one compiles); 0 when none does, or the probe itself outlasts the budget.
     epochs_that_fit() {
         local arch=$1 want=$2 seconds=$3 probe=/tmp/probe-$1
         rm -rf "$probe"
-        $FER_EDGE train --arch "$arch" --data "$DATA" --out "$probe" --epochs 3 --warmup-epochs 0 >"$probe.log" 2>&1 \
+        timeout --signal=INT --kill-after=20 "$(seconds_left)" \
+            $FER_EDGE train --arch "$arch" --data "$DATA" --out "$probe" --epochs 3 --warmup-epochs 0 >"$probe.log" 2>&1 \
             || { tail -3 "$probe.log" >&2; echo 0; return 0; }
         "$PYTHON" - "$probe/checkpoints/state.json" "$want" "$seconds" <<'EOF'
 import json, sys
