@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import lzma
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,15 @@ def test_a_file_that_is_no_pack_is_one_line(tmp_path: Path, capsys) -> None:
         unpack(bogus, tmp_path / "out.csv")
     assert carry_main(["unpack", str(bogus), str(tmp_path / "out.csv")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {bogus}: not a FER2013 pack")
+    assert not (tmp_path / "out.csv").exists()
+    # An xz file of other arrays is refused too, naming what it lacks.
+    other = tmp_path / "other.npz.xz"
+    with lzma.open(other, "wb") as handle:
+        buffer = io.BytesIO()
+        np.savez(buffer, weights=np.zeros(3))
+        handle.write(buffer.getvalue())
+    with pytest.raises(FerEdgeError, match="no train_images, train_labels, train_sha256"):
+        unpack(other, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -72,6 +72,9 @@ def unpack(pack_path: str | os.PathLike[str], csv_path: str | os.PathLike[str]) 
             arrays = dict(np.load(io.BytesIO(handle.read())))
     except (OSError, lzma.LZMAError, ValueError) as exc:
         raise FerEdgeError(f"{pack_path}: not a FER2013 pack ({exc})") from None
+    missing = [f"{split}_{part}" for split in PACKED_SPLITS for part in ("images", "labels", "sha256") if f"{split}_{part}" not in arrays]
+    if missing:
+        raise FerEdgeError(f"{pack_path}: not a FER2013 pack (no {', '.join(missing)})")
     tmp = csv_path.with_name(f".{csv_path.name}.tmp")
     with open(tmp, "w", newline="") as handle:
         handle.write(",".join(CSV_HEADER) + "\n")
