@@ -29,8 +29,8 @@ def test_no_augmentation_passes_faces_through(test_split: Dataset) -> None:
 def test_warps_move_a_point_a_little_and_mirror_about_half_the_faces() -> None:
     """A bright spot left of centre lands near where it was, or near its mirror position, in
     every warped image (shift up to 4.8 px on each axis, 6.8 px diagonally; rotation and zoom up
-    to 3.3 px more at its 13.7 px from the centre), and
-    the mirror comes up about half the time: the face still fills the frame as in FER2013."""
+    to 3.3 px more at its 13.7 px from the centre), and the mirror comes up about half the time:
+    the face still fills the frame as in FER2013."""
     images = np.zeros((1000, 48, 48), dtype=np.uint8)
     images[:, 15:18, 11:14] = 255  # centred on row 16, column 12
     warped = augment_batch(images, "standard", batch_rng(5, 0, 0))
