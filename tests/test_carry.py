@@ -13,24 +13,19 @@ import pytest
 from clitools import fer_edge
 
 from fer_edge.contract import Dataset
-from fer_edge.dataset import MissingSplit, load_split
+from fer_edge.dataset import MissingSplit, load_split, write_csv
 from fer_edge.errors import FerEdgeError
 from fer_edge.splits import training_indices
 from fer_edge.train.carry import main as carry_main
 from fer_edge.train.carry import pack, unpack
 
 
-def write_training_csv(path: Path, data: Dataset) -> Path:
-    """Real faces as the Training rows of a FER2013 CSV (its other Usages absent)."""
-    lines = ["emotion,pixels,Usage"]
-    lines += [f"{label},{' '.join(map(str, face.ravel()))},Training" for face, label in zip(data.images, data.labels)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def training_csv(test_split: Dataset, tmp_path_factory) -> Path:
-    return write_training_csv(tmp_path_factory.mktemp("carry") / "faces.csv", test_split)
+    """Real faces as the Training rows of a FER2013 CSV (its other Usages absent)."""
+    path = tmp_path_factory.mktemp("carry") / "faces.csv"
+    write_csv(path, {"train": test_split})
+    return path
 
 
 def test_unpacking_gives_back_every_face_in_order_so_the_validation_split_is_the_same(training_csv: Path, tmp_path: Path) -> None:

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.contract import CSV_USAGE_FOR_SPLIT
-from fer_edge.dataset import CSV_HEADER, load_split
+from fer_edge.contract import Dataset
+from fer_edge.dataset import load_split, write_csv
 from fer_edge.errors import FerEdgeError
 
 #: The splits a pack holds: what training reads.
@@ -76,12 +76,7 @@ def unpack(pack_path: str | os.PathLike[str], csv_path: str | os.PathLike[str]) 
     if missing:
         raise FerEdgeError(f"{pack_path}: not a FER2013 pack (no {', '.join(missing)})")
     tmp = csv_path.with_name(f".{csv_path.name}.tmp")
-    with open(tmp, "w", newline="") as handle:
-        handle.write(",".join(CSV_HEADER) + "\n")
-        for split in PACKED_SPLITS:
-            usage = CSV_USAGE_FOR_SPLIT[split]
-            for image, label in zip(arrays[f"{split}_images"], arrays[f"{split}_labels"]):
-                handle.write(f"{int(label)},{' '.join(map(str, image.ravel().tolist()))},{usage}\n")
+    write_csv(tmp, {split: Dataset(arrays[f"{split}_images"], arrays[f"{split}_labels"], str(pack_path), split) for split in PACKED_SPLITS})
     tmp.replace(csv_path)
     for split in PACKED_SPLITS:
         back = load_split(csv_path, split)
