@@ -47,9 +47,12 @@ def _training_summary(card: dict) -> str:
     recipe = training.get("config", {}).get("recipe", {})
     epochs = training.get("epochs_run")
     best = training.get("best_epoch")
+    # A run stopped early with `--resume --epochs N` keeps its planned learning-rate schedule:
+    # the planned length is what says how far the schedule got.
+    planned = training.get("schedule_epochs") or recipe.get("epochs", "?")
     parts = []
     if epochs:
-        parts.append(f"{epochs} of {recipe.get('epochs', '?')} epochs, best {best}")
+        parts.append(f"{epochs} of {planned} epochs, best {best}")
     seconds = training.get("train_seconds")
     if seconds:
         parts.append(f"{seconds / 3600:.1f} h CPU")
