@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fer_edge.results_table import BEGIN, END, render
@@ -15,6 +16,15 @@ def test_results_table_matches_the_sidecars() -> None:
     shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
     assert shown == render(REPO / "models"), "README results drifted from models/*.json: run python -m fer_edge.results_table --write README.md"
     assert "edge-int8.tflite" in shown
+
+
+def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
+    """The shipped edge run was stopped with `--resume --epochs 116` inside a 120-epoch cosine
+    schedule; the table must say how far the schedule got, not "116 of 116"."""
+    training = json.loads((REPO / "models" / "edge" / "edge.json").read_text())["training"]
+    planned, run = training["schedule_epochs"], training["epochs_run"]
+    row = next(line for line in render(REPO / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
+    assert f"{run} of {planned} epochs, best {training['best_epoch']}" in row
 
 
 def test_readme_first_commands_are_what_ci_runs() -> None:
