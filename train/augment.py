@@ -15,9 +15,9 @@ VM, 2026-11-26, while a training run held the cores).
 
 The ranges are those of the Keras layers used before (until 2026-11-26, commit c0dc303). One
 difference: shift, rotation and zoom are one warp here, so a face is resampled once; the three
-layers resampled it three times, which blurred it. The pixel standard deviation of 1,024 test
-faces is 78.5 unwarped and 75.9 after the ``standard`` warp here (bench_augment.py), against 72.9
-after those layers (a one-off comparison with c0dc303's pipeline, not kept).
+layers resampled it three times, which blurred it more. The pixel standard deviation of 1,024
+test faces is 78.5 unwarped and 75.9 after the ``standard`` warp here (bench_augment.py); the
+layers' figure is not kept, since that pipeline is gone.
 
 Every random draw comes from the ``numpy.random.Generator`` passed in, so a batch is a pure
 function of its seed: runs, and runs resumed after an interruption, see the same faces.
