@@ -65,13 +65,14 @@ run() {
     seconds_left() { echo $(( budget - (SECONDS - started) - 40 )); }
     # How many epochs of ARCH (at most WANT) fit in SECONDS, from a 3-epoch probe run's steady
     # epochs (the first one compiles); 0 when none does, or the probe itself outlasts the budget.
+    # SECONDS counts from before the probe, which spends part of it (20-40 s on an H100).
     epochs_that_fit() {
-        local arch=$1 want=$2 seconds=$3 probe=/tmp/probe-$1
+        local arch=$1 want=$2 seconds=$3 probe=/tmp/probe-$1 probe_started=$SECONDS
         rm -rf "$probe"
         timeout --signal=INT --kill-after=20 "$(seconds_left)" \
             $FER_EDGE train --arch "$arch" --data "$DATA" --out "$probe" --epochs 3 --warmup-epochs 0 >"$probe.log" 2>&1 \
             || { tail -3 "$probe.log" >&2; echo 0; return 0; }
-        "$PYTHON" - "$probe/checkpoints/state.json" "$want" "$seconds" <<'EOF'
+        "$PYTHON" - "$probe/checkpoints/state.json" "$want" $(( seconds - (SECONDS - probe_started) )) <<'EOF'
 import json, sys
 state, want, seconds = json.load(open(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
 per_epoch = max(state["epoch_seconds"][1:])
