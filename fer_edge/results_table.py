@@ -42,6 +42,34 @@ def _size(card: dict) -> str:
     return f"{size / 1e6:.2f} MB" if size else "n/a"
 
 
+def _machine(versions: dict) -> str:
+    gpus = versions.get("gpus")
+    if not gpus:
+        return "CPU"
+    return "GPU" if gpus == "1" else f"{gpus} GPUs"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def training_time(training: dict) -> str:
+    """Training time per kind of machine, e.g. "4.1 h CPU" or "3 min GPU + 29 min CPU".
+
+    A run's first part trained where ``versions`` says; each ``--resume`` recorded in
+    ``resumed`` says where the rest did and how many seconds came before it.
+    """
+    total = training.get("train_seconds")
+    if not total:
+        return ""
+    parts = [(training.get("versions", {}), 0.0)]
+    parts += [(r.get("versions", {}), float(r.get("train_seconds_before", 0.0))) for r in training.get("resumed", [])]
+    spent: dict[str, float] = {}
+    for (versions, start), (_, end) in zip(parts, [*parts[1:], ({}, float(total))]):
+        spent[_machine(versions)] = spent.get(_machine(versions), 0.0) + max(end - start, 0.0)
+    return " + ".join(f"{_duration(seconds)} {machine}" for machine, seconds in spent.items() if seconds > 0)
+
+
 def _training_summary(card: dict) -> str:
     training = card.get("training", {})
     recipe = training.get("config", {}).get("recipe", {})
@@ -53,9 +81,9 @@ def _training_summary(card: dict) -> str:
     parts = []
     if epochs:
         parts.append(f"{epochs} of {planned} epochs, best {best}")
-    seconds = training.get("train_seconds")
-    if seconds:
-        parts.append(f"{seconds / 3600:.1f} h CPU")
+    time_spent = training_time(training)
+    if time_spent:
+        parts.append(time_spent)
     teachers = (training.get("distillation") or {}).get("teachers", [])
     if teachers:
         parts.append("distilled from " + " + ".join(str(t.get("arch", "?")) for t in teachers))

@@ -198,6 +198,11 @@ def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path
     run = json.loads((out / "run.json").read_text())
     assert len(run["commands"]) == 2 and run["commands"][1].endswith("--resume")
     assert (out / "model.keras").is_file() and run["epochs_run"] == 5
+    # The continuation says where it ran and how much training came before it.
+    (continuation,) = run["resumed"]
+    epoch_seconds = json.loads(state.read_text())["epoch_seconds"]
+    assert continuation["after_epoch"] == stopped_at and continuation["versions"]["keras_backend"] == "tensorflow"
+    assert abs(continuation["train_seconds_before"] - sum(epoch_seconds[:stopped_at])) < 0.2
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fer_edge.results_table import BEGIN, END, render
+from fer_edge.results_table import BEGIN, END, render, training_time
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,6 +25,18 @@ def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
     planned, run = training["schedule_epochs"], training["epochs_run"]
     row = next(line for line in render(REPO / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
     assert f"{run} of {planned} epochs, best {training['best_epoch']}" in row
+
+
+def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> None:
+    """A run cut off on a lent GPU and finished here with --resume trained on both: the table
+    must not call its GPU minutes CPU hours."""
+    gpu, cpu = {"keras_backend": "jax", "gpus": "1"}, {"keras_backend": "tensorflow"}
+    cut_off_on_gpu = {"versions": gpu, "train_seconds": 180.0 + 1800.0, "resumed": [{"versions": cpu, "train_seconds_before": 180.0}]}
+    assert training_time(cut_off_on_gpu) == "3 min GPU + 30 min CPU"
+    assert training_time({"versions": cpu, "train_seconds": 4.1 * 3600}) == "4.1 h CPU"
+    back_on_cpu_twice = {**cut_off_on_gpu, "train_seconds": 180.0 + 7200.0, "resumed": [*cut_off_on_gpu["resumed"], {"versions": cpu, "train_seconds_before": 1980.0}]}
+    assert training_time(back_on_cpu_twice) == "3 min GPU + 2.0 h CPU"
+    assert training_time({"versions": {"gpus": "2"}, "train_seconds": 600.0}) == "10 min 2 GPUs"
 
 
 def test_readme_first_commands_are_what_ci_runs() -> None:

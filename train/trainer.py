@@ -394,6 +394,17 @@ def train(
         run = json.loads((out / "run.json").read_text())
         run["commands"] = [*run.get("commands", []), command]
         run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
+        # Each continuation's machine and software: a run cut off on a lent GPU and finished on
+        # this CPU trained on both, and its training time is reported per machine.
+        run["resumed"] = [
+            *run.get("resumed", []),
+            {
+                "after_epoch": int(state.get("epoch", 0)),
+                "train_seconds_before": round(float(state.get("train_seconds", 0.0)), 1),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "versions": versions(),
+            },
+        ]
         write_json(out / "run.json", run)
 
     callbacks = [
