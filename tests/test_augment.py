@@ -99,3 +99,43 @@ def test_a_batch_depends_only_on_its_place_in_the_stream(test_split: Dataset) ->
         np.testing.assert_array_equal(ya, yb)
     uninterrupted.on_epoch_end()
     np.testing.assert_array_equal(uninterrupted[0][0], make_batches(test_split, 300)[0][0])
+
+
+def test_mixup_blends_faces_and_targets_by_the_same_weight(test_split: Dataset) -> None:
+    """Each mixed face is ``lam * face + (1 - lam) * partner`` and its target the same blend of
+    the two one-hot labels: where the two labels differ, the face's own label keeps weight lam."""
+    from fer_edge.train.pipeline import mix_batch
+
+    rows = np.linspace(0, len(test_split.labels) - 1, 128).astype(int)  # all classes (the split is sorted by class)
+    faces = augment_batch(test_split.images[rows], "strong", batch_rng(0, 0, 0))
+    labels = test_split.labels[rows]
+    targets = np.eye(7, dtype=np.float32)[labels]
+    mixed_faces, mixed_targets = mix_batch(faces, targets, 0.4, np.random.default_rng(3))
+    assert mixed_faces.dtype == np.float32 and mixed_faces.shape == faces.shape
+    assert mixed_faces.min() >= 0.0 and mixed_faces.max() <= 255.0
+    np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, atol=1e-6)
+
+    rng = np.random.default_rng(3)  # the draws mix_batch makes
+    lam, partner = float(rng.beta(0.4, 0.4)), rng.permutation(128)
+    assert 0.02 < lam < 0.98, "this seed blends visibly"
+    differ = labels != labels[partner]
+    assert differ.sum() > 64
+    np.testing.assert_allclose(mixed_targets[np.arange(128), labels][differ], lam, atol=1e-6)
+    np.testing.assert_allclose(mixed_faces, lam * faces + (1 - lam) * faces[partner], atol=1e-3)
+
+
+def test_mixup_batches_stay_a_function_of_their_place(test_split: Dataset) -> None:
+    from fer_edge.train.pipeline import training_batches
+
+    rows = np.linspace(0, len(test_split.labels) - 1, 300).astype(int)
+    targets = np.eye(7, dtype=np.float32)[test_split.labels[rows]]
+
+    def batches(**kwargs):
+        return training_batches(test_split.images[rows], targets, batch_size=50, augment="strong", seed=11, **kwargs)
+
+    plain, mixed, again = batches(workers=1), batches(mixup=0.2, workers=1), batches(mixup=0.2, workers=2)
+    for i in (0, 5, 13):
+        np.testing.assert_array_equal(mixed[i][0], again[i][0])
+        np.testing.assert_array_equal(mixed[i][1], again[i][1])
+        assert not np.array_equal(mixed[i][1], plain[i][1]), "mixup changes the targets"
+        np.testing.assert_allclose(mixed[i][1].sum(axis=1), 1.0, atol=1e-6)

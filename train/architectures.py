@@ -38,6 +38,7 @@ class Recipe:
     patience: int = 10  # epochs without improvement before stopping; 0 turns early stopping off
     distill_weight: float = 0.0  # share of the teachers' probabilities in the targets (with --teacher)
     distill_temperature: float = 1.0  # softens the teachers' probabilities (train/distill.py)
+    mixup: float = 0.0  # Beta(a, a) of mixup's blend per batch (train/pipeline.py); 0 turns it off
 
     def validate(self) -> "Recipe":
         """This recipe, or a one-line error naming the option whose value cannot train.
@@ -58,6 +59,7 @@ class Recipe:
             ("patience", self.patience, self.patience >= 0, "0 (off) or more"),
             ("distill-weight", self.distill_weight, 0 <= self.distill_weight <= 1, "between 0 and 1"),
             ("distill-temperature", self.distill_temperature, self.distill_temperature > 0, "above 0"),
+            ("mixup", self.mixup, self.mixup >= 0, "0 (off) or more"),
         ):
             if not ok:
                 raise FerEdgeError(f"--{name} {value}: must be {rule}")

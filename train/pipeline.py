@@ -6,6 +6,11 @@ same whichever backend trains (TensorFlow, JAX or PyTorch, picked by ``KERAS_BAC
 resumed run continues the exact sequence it would have seen. Worker threads make the batches
 ahead of the training step (OpenCV releases the GIL), so a GPU is not kept waiting.
 
+With ``mixup`` (Zhang et al. 2018), each batch is blended with a shuffled copy of itself, faces
+and targets alike, by one weight drawn from Beta(mixup, mixup): the net learns that a face
+between two expressions has targets between them, a regulariser for a dataset whose labels
+are often arguable. The blend follows the augmentation and draws from the same batch seed.
+
 Validation is plain arrays, never augmented, scored against the true labels.
 """
 
@@ -25,6 +30,15 @@ def batch_order(count: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch, 2**31 - 1]).permutation(count)
 
 
+def mix_batch(faces: np.ndarray, targets: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup: ``lam * batch + (1 - lam) * shuffled batch`` for faces and targets, lam ~ Beta(alpha, alpha)."""
+    lam = float(rng.beta(alpha, alpha))
+    partner = rng.permutation(len(faces))
+    mixed_faces = lam * faces + (1.0 - lam) * faces[partner]
+    mixed_targets = lam * targets + (1.0 - lam) * targets[partner]
+    return mixed_faces.astype(np.float32), mixed_targets.astype(np.float32)
+
+
 def default_workers() -> int:
     """Threads making batches: enough to feed a GPU, one fewer than the cores a CPU trains on."""
     return max(1, min(4, (os.cpu_count() or 1) - 1))
@@ -37,6 +51,7 @@ def training_batches(
     batch_size: int,
     augment: str,
     seed: int,
+    mixup: float = 0.0,
     first_epoch: int = 0,
     workers: int | None = None,
 ):
@@ -78,8 +93,11 @@ def training_batches(
         def __getitem__(self, index: int):
             epoch, batch = divmod(first_epoch * steps + index, steps)
             rows = np.sort(order_of(epoch)[batch * batch_size : (batch + 1) * batch_size])
-            faces = augment_batch(images[rows], augment, batch_rng(seed, epoch, batch))
-            return faces[..., np.newaxis], targets[rows]
+            rng = batch_rng(seed, epoch, batch)
+            faces, batch_targets = augment_batch(images[rows], augment, rng), targets[rows]
+            if mixup > 0:
+                faces, batch_targets = mix_batch(faces, batch_targets, mixup, rng)
+            return faces[..., np.newaxis], batch_targets
 
     return TrainingBatches()
 
@@ -92,6 +110,7 @@ def make_datasets(
     batch_size: int,
     augment: str,
     seed: int,
+    mixup: float = 0.0,
     first_epoch: int = 0,
     train_targets: np.ndarray | None = None,
     workers: int | None = None,
@@ -105,7 +124,7 @@ def make_datasets(
     one_hot = np.eye(NUM_CLASSES, dtype=np.float32)
     y_train = one_hot[data.labels[train_idx]] if train_targets is None else np.asarray(train_targets, dtype=np.float32)
     train = training_batches(
-        data.images[train_idx], y_train, batch_size=batch_size, augment=augment, seed=seed,
+        data.images[train_idx], y_train, batch_size=batch_size, augment=augment, seed=seed, mixup=mixup,
         first_epoch=first_epoch, workers=workers,
     )  # fmt: skip
     return train, (to_model_input(data.images[val_idx]), one_hot[data.labels[val_idx]])

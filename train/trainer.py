@@ -346,7 +346,7 @@ def train(
         soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
         train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
     train_batches, validation = make_datasets(
-        full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment,
+        full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment, mixup=recipe.mixup,
         seed=config.seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets,
     )  # fmt: skip
 
