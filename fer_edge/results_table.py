@@ -62,11 +62,13 @@ def training_time(training: dict) -> str:
     total = training.get("train_seconds")
     if not total:
         return ""
-    parts = [(training.get("versions", {}), 0.0)]
-    parts += [(r.get("versions", {}), float(r.get("train_seconds_before", 0.0))) for r in training.get("resumed", [])]
+    resumed = training.get("resumed", [])
+    machines = [_machine(v) for v in [training.get("versions", {}), *(r.get("versions", {}) for r in resumed)]]
+    starts = [0.0, *(float(r.get("train_seconds_before", 0.0)) for r in resumed)]
+    ends = [*starts[1:], float(total)]
     spent: dict[str, float] = {}
-    for (versions, start), (_, end) in zip(parts, [*parts[1:], ({}, float(total))]):
-        spent[_machine(versions)] = spent.get(_machine(versions), 0.0) + max(end - start, 0.0)
+    for machine, start, end in zip(machines, starts, ends):
+        spent[machine] = spent.get(machine, 0.0) + max(end - start, 0.0)
     return " + ".join(f"{_duration(seconds)} {machine}" for machine, seconds in spent.items() if seconds > 0)
 
 

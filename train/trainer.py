@@ -246,8 +246,8 @@ def load_restart_point(out: Path):
             f"the run was trained on {trained_on}: resume it there (KERAS_BACKEND={trained_on})"
         ) from None
     # The file also holds the compile settings its backend chose: JAX saves jit_compile=True,
-    # which TensorFlow on a CPU obeys with XLA, and the edge net's epochs took 185 s instead of
-    # 105 s here. Compiling again with the restored optimizer (its state and schedule intact) and
+    # which TensorFlow on a CPU obeys with XLA: the edge net's epochs took 185 s here, and 112 s
+    # once compiled again. Compiling again with the restored optimizer (its state and schedule intact) and
     # loss lets this backend choose, as for a fresh run.
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=TRAINING_METRICS)
     return model
