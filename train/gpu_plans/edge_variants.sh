@@ -1,0 +1,39 @@
+# Edge variants side by side on one GPU, each judged afterwards on validation with flip against
+# the shipped edge model (70.0%). One edge run used an H100 at about 7 ms per step (2026-11-26),
+# a small part of it, so runs that share it should each go nearly as fast as one alone; the
+# per-epoch times in each run's checkpoints/state.json (cut-off runs) and run.json say whether
+# they did.
+#
+#   phase 1, together: the wide teacher (120 epochs, about 3 min alone) and the edge recipe
+#            stretched to 240 epochs (about 6 min alone);
+#   phase 2, together, once the teacher is done: the edge net from scratch distilled from the
+#            mean of that teacher and the shipped edge model, trusting the teachers more than
+#            session 8's run did (weight 0.8 instead of 0.5, no label smoothing on top), at
+#            temperatures 1 and 3; and a 30-epoch low-learning-rate cycle from the shipped model
+#            on the same targets (--init-from).
+#
+# Runs are not sized to fit: one cut off by the budget comes back with its checkpoints and
+# finishes here with --resume. Each run's output goes to RUNS/NAME.log, which comes back too.
+# TEACHER_ARCH, STUDENT_ARCH and EPOCHS (default wide, edge, 120) let a CPU dry run use tiny nets;
+# one here (2026-11-26, JAX on the CPU, beside a training run) went through both phases, the
+# cut-offs (the runs came back with their checkpoints) and the packing.
+# Sourced by `bash train/gpu_job.sh run train/gpu_plans/edge_variants.sh`.
+teacher_arch=${TEACHER_ARCH:-wide} student_arch=${STUDENT_ARCH:-edge} epochs=${EPOCHS:-120}
+# JAX takes 75% of a GPU's memory per process unless told otherwise; four processes share it.
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.2
+logged() { local name=$1; shift; step "$@" >"$RUNS/$name.log" 2>&1; echo "$name: $(tail -1 "$RUNS/$name.log")"; }
+edge=($FER_EDGE train --arch "$student_arch" --data "$DATA")
+
+logged edge-240 "${edge[@]}" --out "$RUNS/edge-240" --epochs $(( 2 * epochs )) &
+logged "$teacher_arch" $FER_EDGE train --arch "$teacher_arch" --data "$DATA" --out "$RUNS/$teacher_arch" --epochs "$epochs"
+
+teachers=(--teacher models/edge/edge.keras)
+[ -f "$RUNS/$teacher_arch/model.keras" ] && teachers+=(--teacher "$RUNS/$teacher_arch/model.keras")
+distil=("${teachers[@]}" --distill-weight 0.8 --label-smoothing 0)
+logged edge-kd-t1 "${edge[@]}" --out "$RUNS/edge-kd-t1" --epochs "$epochs" "${distil[@]}" --distill-temperature 1 &
+logged edge-kd-t3 "${edge[@]}" --out "$RUNS/edge-kd-t3" --epochs "$epochs" "${distil[@]}" --distill-temperature 3 &
+if [ "$student_arch" = edge ]; then
+    logged edge-kd-cycle "${edge[@]}" --out "$RUNS/edge-kd-cycle" --init-from models/edge/edge.keras \
+        --lr 0.003 --warmup-epochs 0 --epochs 30 "${distil[@]}" &
+fi
+wait
