@@ -78,6 +78,7 @@ def train(
     teacher: Optional[list[Path]] = typer.Option(None, "--teacher", help="Distil from this trained .keras model (repeat for several; their mean is used). It must hold out the same validation split (same --seed)."),
     distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default="0.5 with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
     distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
+    distill_views: Optional[str] = typer.Option(None, "--distill-views", show_default="faces", help="What the teachers label: faces (each training face once, with its mirror image; cached) or augmented (every augmented view the student trains on, as it trains: consistent, but a teacher pass per step)."),
     mixup: Optional[float] = typer.Option(None, "--mixup", help="Mixup: blend each batch with a shuffled copy of itself, faces and targets, by a Beta(a, a) draw; a, 0 = off; default: the --arch recipe's."),
     precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
     strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
@@ -104,6 +105,7 @@ def train(
         patience=patience,
         distill_weight=distill_weight if distill_weight is not None else (0.5 if teacher else None),
         distill_temperature=distill_temperature,
+        distill_views=distill_views,
         mixup=mixup,
     )
     run_settings = dict(arch=arch, seed=seed, val_fraction=val_fraction, limit_per_class=limit_per_class, precision=precision, strategy=strategy)

@@ -86,9 +86,10 @@ def _training_summary(card: dict) -> str:
     time_spent = training_time(training)
     if time_spent:
         parts.append(time_spent)
-    teachers = (training.get("distillation") or {}).get("teachers", [])
-    if teachers:
-        parts.append("distilled from " + " + ".join(str(t.get("arch", "?")) for t in teachers))
+    distillation = training.get("distillation") or {}
+    if distillation.get("teachers"):
+        on_views = " on each augmented view" if distillation.get("views") == "augmented" else ""
+        parts.append("distilled from " + " + ".join(str(t.get("arch", "?")) for t in distillation["teachers"]) + on_views)
     return ", ".join(parts)
 
 

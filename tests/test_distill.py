@@ -68,6 +68,8 @@ def test_distillation_options_are_checked_before_a_folder_is_made(tiny_run: Path
     assert_one_line_error(no_teacher, "--distill-weight 0.5 needs at least one --teacher")
     too_much = fer_edge(*common, "--teacher", tiny_run / "model.keras", "--distill-weight", 1.5, "--seed", 3, "--out", tmp_path / "c", check=False)
     assert_one_line_error(too_much, "--distill-weight 1.5", "between 0 and 1")
+    views_alone = fer_edge(*common, "--distill-views", "augmented", "--seed", 3, "--out", tmp_path / "e", check=False)
+    assert_one_line_error(views_alone, "--distill-views augmented needs at least one --teacher")
     # A teacher whose record is fine but whose weights do not load fails only once the data is read.
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -75,7 +77,7 @@ def test_distillation_options_are_checked_before_a_folder_is_made(tiny_run: Path
     (broken / "model.keras").write_bytes(b"not a keras archive")
     unloadable = fer_edge(*common, "--teacher", broken / "model.keras", "--seed", 3, "--out", tmp_path / "d", check=False)
     assert_one_line_error(unloadable, "model.keras", "cannot load Keras model")
-    assert not any((tmp_path / name).exists() for name in "abcd"), "a refused run leaves no folder behind"
+    assert not any((tmp_path / name).exists() for name in "abcde"), "a refused run leaves no folder behind"
 
 
 @pytest.mark.slow
@@ -110,9 +112,63 @@ def test_a_student_trains_on_its_teachers_probabilities(tiny_run: Path, fer2013_
     assert json.loads((out / "run.json").read_text())["epochs_run"] == 2
 
 
+def test_batches_can_be_relabelled_from_their_finished_faces(test_split: Dataset) -> None:
+    """``label_views`` sees each batch's faces as the model gets them (after mixup) and its targets."""
+    from fer_edge.train.pipeline import training_batches
+
+    seen = []
+
+    def label_views(faces: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        seen.append((faces.copy(), targets.copy()))
+        return np.full_like(targets, 1 / 7)
+
+    images, one_hot = test_split.images[:256], np.eye(7, dtype=np.float32)[test_split.labels[:256]]
+    settings = dict(batch_size=64, augment="strong", seed=5, mixup=0.2, workers=1)
+    plain = training_batches(images, one_hot, **settings)
+    relabelled = training_batches(images, one_hot, **settings, label_views=label_views)
+    for index in range(3):
+        faces, targets = relabelled[index]
+        plain_faces, plain_targets = plain[index]
+        np.testing.assert_array_equal(faces, plain_faces)
+        np.testing.assert_array_equal(seen[-1][0], plain_faces)
+        np.testing.assert_array_equal(seen[-1][1], plain_targets)
+        np.testing.assert_allclose(targets, 1 / 7)
+
+
+@pytest.mark.slow
+def test_teachers_label_each_augmented_view_as_trained_on(tiny_run: Path, fer2013_dir: Path, test_split: Dataset, tmp_path: Path) -> None:
+    """--distill-views augmented: the targets are the teacher's softened probabilities on the very
+    view, mixed with its labels; the run trains, records it and resumes."""
+    from fer_edge.evaluate import load_keras_model
+    from fer_edge.train.distill import soften, view_labeller
+    from fer_edge.train.restore import model_identity
+
+    teacher = tiny_run / "model.keras"
+    label = view_labeller([model_identity(teacher)], weight=0.6, temperature=2.0)
+    faces = test_split.images[:40, :, :, np.newaxis].astype(np.float32)
+    flipped = faces[:, :, ::-1]
+    one_hot = np.eye(7, dtype=np.float32)[test_split.labels[:40]]
+    probs = np.asarray(load_keras_model(teacher).predict(faces, verbose=0))
+    np.testing.assert_allclose(label(faces, one_hot), 0.4 * one_hot + 0.6 * soften(probs, 2.0), atol=1e-4)
+    assert not np.allclose(label(flipped, one_hot), label(faces, one_hot), atol=1e-3), "a mirrored view gets its own label"
+
+    out = tmp_path / "student"
+    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32, "--seed", 3,
+             "--epochs", 1, "--teacher", teacher, "--distill-views", "augmented", "--out", out)  # fmt: skip
+    record = json.loads((out / "run.json").read_text())["distillation"]
+    assert record["views"] == "augmented" and "augmented" in record["targets"]
+    from fer_edge.train.distill import TARGETS_FILE
+
+    assert not (out / "checkpoints" / TARGETS_FILE).exists(), "no per-face targets are made or cached"
+    fer_edge("train", "--out", out, "--resume", "--epochs", 2)
+    assert json.loads((out / "run.json").read_text())["epochs_run"] == 2
+
+
 def test_the_results_table_says_what_a_model_was_distilled_from() -> None:
     from fer_edge.results_table import _training_summary
 
     training = {"config": {"recipe": {"epochs": 40}}, "epochs_run": 40, "best_epoch": 37,
                 "distillation": {"teachers": [{"arch": "wide"}, {"arch": "edge"}]}}  # fmt: skip
     assert _training_summary({"training": training}) == "40 of 40 epochs, best 37, distilled from wide + edge"
+    training["distillation"]["views"] = "augmented"
+    assert _training_summary({"training": training}).endswith("distilled from wide + edge on each augmented view")

@@ -19,6 +19,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 AUGMENTATIONS = ("none", "standard", "strong")
 MONITORS = ("val_loss", "val_accuracy")
+DISTILL_VIEWS = ("faces", "augmented")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Recipe:
     patience: int = 10  # epochs without improvement before stopping; 0 turns early stopping off
     distill_weight: float = 0.0  # share of the teachers' probabilities in the targets (with --teacher)
     distill_temperature: float = 1.0  # softens the teachers' probabilities (train/distill.py)
+    distill_views: str = "faces"  # what the teachers label: each face once, or each augmented view (train/distill.py)
     mixup: float = 0.0  # Beta(a, a) of mixup's blend per batch (train/pipeline.py); 0 turns it off
 
     def validate(self) -> "Recipe":
@@ -45,10 +47,10 @@ class Recipe:
 
         Checked before any data loads or any file is written, so a typo costs nothing.
         """
-        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTATIONS, "monitor": MONITORS}
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTATIONS, "monitor": MONITORS, "distill_views": DISTILL_VIEWS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise FerEdgeError(f"--{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+                raise FerEdgeError(f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
         for name, value, ok, rule in (
             ("epochs", self.epochs, self.epochs >= 1, "at least 1"),
             ("batch-size", self.batch_size, self.batch_size >= 1, "at least 1"),

@@ -14,6 +14,13 @@ and scales the loss by T^2; with T = 1, the default, the two are the same). The 
 train on its face's target. This costs one prediction pass instead of a teacher forward pass
 per step, which on a CPU would cost more than the student's own training.
 
+With ``distill_views="augmented"`` the teachers instead label every augmented (and mixed-up)
+view the student trains on, as the batches are made: Beyer et al. (2022, "Knowledge
+distillation: a good teacher is patient and consistent") found that a student matches its
+teacher far better when both see the same view, and that fixed targets for an augmented face
+(what "faces" does) hold distillation back. It costs a teacher forward pass per step: little on
+a GPU, about as much as the student's own step on a CPU for the wide teacher.
+
 Teachers must have held out the same validation split as the student: a teacher trained on the
 student's validation faces would pass their labels on, and the student's best epoch would be
 chosen on faces it had learnt.
@@ -21,7 +28,9 @@ chosen on faces it had learnt.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -88,16 +97,48 @@ def distillation_targets(
         with np.load(cache) as saved:
             if str(saved["key"]) == key:
                 return saved["targets"]
-    from fer_edge.train.restore import model_identity
-
-    for teacher in teachers:
-        path = Path(teacher["model"])
-        if not path.is_file():
-            raise FerEdgeError(f"{path}: teacher model not found (needed to recompute {cache.name})")
-        if model_identity(path)["sha256"] != teacher["sha256"]:
-            raise FerEdgeError(f"{path}: is not the teacher this run started with (its sha256 changed)")
+    check_teachers_unchanged(teachers, needed_for=f"to recompute {cache.name}")
     targets = soften(teacher_probs([t["model"] for t in teachers], images), temperature)
     tmp = folder / ("tmp-" + TARGETS_FILE)
     np.savez(tmp, targets=targets, key=np.array(key))
     tmp.replace(cache)
     return targets
+
+
+def check_teachers_unchanged(teachers: list[dict], needed_for: str) -> None:
+    """Refuse a teacher file that is missing or has changed since the run recorded its sha256."""
+    from fer_edge.train.restore import model_identity
+
+    for teacher in teachers:
+        path = Path(teacher["model"])
+        if not path.is_file():
+            raise FerEdgeError(f"{path}: teacher model not found (needed {needed_for})")
+        if model_identity(path)["sha256"] != teacher["sha256"]:
+            raise FerEdgeError(f"{path}: is not the teacher this run started with (its sha256 changed)")
+
+
+def view_labeller(teachers: list[dict], weight: float, temperature: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """For ``distill_views="augmented"``: a function from a training batch (model input, targets)
+    to its targets mixed with the teachers' softened probabilities on those very faces,
+    ``(1 - weight) * targets + weight * teachers``.
+
+    The batch's own targets are its one-hot labels, blended as its faces were where mixup is on.
+    The teachers see each view as it is, without a mirror image: the student's view may be one.
+    The pipeline's worker threads share the teachers, one at a time: on JAX, Keras's prediction
+    function donates the model's state buffers, so two threads predicting at once fail ("Buffer
+    has been deleted or donated"; TensorFlow does not mind).
+    """
+    from fer_edge.contract import INPUT_SHAPE
+    from fer_edge.evaluate import load_keras_model
+
+    check_teachers_unchanged(teachers, needed_for="to label the augmented views")
+    models = [load_keras_model(t["model"]) for t in teachers]
+    one_at_a_time = threading.Lock()
+
+    def label(faces: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        with one_at_a_time:
+            probs = np.mean([np.asarray(model.predict_on_batch(faces), dtype=np.float64) for model in models], axis=0)
+        return ((1.0 - weight) * targets + weight * soften(probs, temperature)).astype(np.float32)
+
+    label(np.zeros((1, *INPUT_SHAPE), dtype=np.float32), np.zeros((1, NUM_CLASSES), dtype=np.float32))
+    return label

@@ -11,6 +11,9 @@ and targets alike, by one weight drawn from Beta(mixup, mixup): the net learns t
 between two expressions has targets between them, a regulariser for a dataset whose labels
 are often arguable. The blend follows the augmentation and draws from the same batch seed.
 
+Where teachers label each view (``fer-edge train --distill-views augmented``, train/distill.py),
+a batch's targets are relabelled last, on the faces exactly as the student gets them.
+
 Validation is plain arrays, never augmented, scored against the true labels.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -54,6 +58,7 @@ def training_batches(
     mixup: float = 0.0,
     first_epoch: int = 0,
     workers: int | None = None,
+    label_views: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ):
     """An endless ``keras.utils.PyDataset`` of (float32 pixels (B, 48, 48, 1), targets (B, 7)) batches.
 
@@ -64,6 +69,9 @@ def training_batches(
     resumed at ``first_epoch`` draws the batches an uninterrupted run would have. (Keras's epoch
     callbacks on a PyDataset come once more than there are epochs, and the next epoch's batches
     can be fetched before the last one's ``on_epoch_end``: so no state is kept between batches.)
+
+    ``label_views(faces, targets)``, where given, makes each batch's final targets from its
+    finished faces (B, 48, 48, 1) and targets (the teachers of train/distill.py's view_labeller).
 
     Fit it with ``steps_per_epoch=batches.steps_per_epoch`` and ``shuffle=False``.
     """
@@ -97,7 +105,10 @@ def training_batches(
             faces, batch_targets = augment_batch(images[rows], augment, rng), targets[rows]
             if mixup > 0:
                 faces, batch_targets = mix_batch(faces, batch_targets, mixup, rng)
-            return faces[..., np.newaxis], batch_targets
+            faces = faces[..., np.newaxis]
+            if label_views is not None:
+                batch_targets = label_views(faces, batch_targets)
+            return faces, batch_targets
 
     return TrainingBatches()
 
@@ -114,17 +125,18 @@ def make_datasets(
     first_epoch: int = 0,
     train_targets: np.ndarray | None = None,
     workers: int | None = None,
+    label_views: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ):
     """The training batches and the validation arrays ``(x, y)`` of a run.
 
     Targets are one-hot labels, or for training ``train_targets`` (rows aligned with
-    ``train_idx``: the distillation targets of train/distill.py). Validation always scores
-    against the true labels.
+    ``train_idx``: the distillation targets of train/distill.py), and relabelled per batch by
+    ``label_views`` where given. Validation always scores against the true labels.
     """
     one_hot = np.eye(NUM_CLASSES, dtype=np.float32)
     y_train = one_hot[data.labels[train_idx]] if train_targets is None else np.asarray(train_targets, dtype=np.float32)
     train = training_batches(
         data.images[train_idx], y_train, batch_size=batch_size, augment=augment, seed=seed, mixup=mixup,
-        first_epoch=first_epoch, workers=workers,
+        first_epoch=first_epoch, workers=workers, label_views=label_views,
     )  # fmt: skip
     return train, (to_model_input(data.images[val_idx]), one_hot[data.labels[val_idx]])

@@ -38,7 +38,7 @@ from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
 from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_strategy, resolve_precision, strategy_scope, versions
-from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record
+from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record, view_labeller
 from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
 from fer_edge.train.pipeline import make_datasets
@@ -280,7 +280,16 @@ def check_distillation(config: TrainConfig) -> list[dict]:
         raise FerEdgeError(f"--distill-weight {weight}: must be above 0 and at most 1 with --teacher")
     if weight and not config.teachers:
         raise FerEdgeError(f"--distill-weight {weight} needs at least one --teacher model")
+    if config.recipe.distill_views != "faces" and not config.teachers:
+        raise FerEdgeError(f"--distill-views {config.recipe.distill_views} needs at least one --teacher model")
     return [teacher_record(path, config) for path in config.teachers]
+
+
+#: How each --distill-views value makes the targets, as run.json records it.
+DISTILLATION_TARGETS = {
+    "faces": "mean of teachers' probabilities over each training face and its mirror, softened by the temperature, mixed with one-hot labels by the weight",
+    "augmented": "mean of teachers' probabilities on each augmented (and mixed-up) view as trained on, softened by the temperature, mixed with its (mixed) one-hot labels by the weight",
+}
 
 
 def describe_distillation(config: TrainConfig, teachers: list[dict], val_images: np.ndarray, val_labels: np.ndarray) -> dict | None:
@@ -295,7 +304,8 @@ def describe_distillation(config: TrainConfig, teachers: list[dict], val_images:
         "weight": config.recipe.distill_weight,
         "temperature": config.recipe.distill_temperature,
         "teacher_val_accuracy": round(accuracy, 4),
-        "targets": "mean of teachers' probabilities over each training face and its mirror, softened by the temperature, mixed with one-hot labels by the weight",
+        "views": config.recipe.distill_views,
+        "targets": DISTILLATION_TARGETS[config.recipe.distill_views],
     }
 
 
@@ -351,13 +361,15 @@ def train(
         distillation = json.loads((out / "run.json").read_text()).get("distillation")
     # Made only now, so bad --data or a teacher that fails to load leaves no empty run folder.
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    train_targets = None
-    if distillation:
+    train_targets = label_views = None
+    if distillation and recipe.distill_views == "augmented":
+        label_views = view_labeller(distillation["teachers"], recipe.distill_weight, recipe.distill_temperature)
+    elif distillation:
         soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
         train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
     train_batches, validation = make_datasets(
         full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment, mixup=recipe.mixup,
-        seed=config.seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets,
+        seed=config.seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets, label_views=label_views,
     )  # fmt: skip
 
     if not resume:
