@@ -4,35 +4,43 @@
 # per-epoch times in each run's checkpoints/state.json (cut-off runs) and run.json say whether
 # they did.
 #
-#   phase 1, together: the wide teacher (120 epochs, about 3 min alone) and the edge recipe
-#            stretched to 240 epochs (about 6 min alone);
-#   phase 2, together, once the teacher is done: the edge net from scratch distilled from the
-#            mean of that teacher and the shipped edge model, trusting the teachers more than
-#            session 8's run did (weight 0.8 instead of 0.5, no label smoothing on top): at
-#            temperatures 1 and 3 on targets made once per face, and at temperature 1 with the
-#            teachers labelling every augmented view as it trains (--distill-views augmented),
-#            a teacher pass per step that a GPU makes cheap. (A 30-epoch cycle from the shipped
-#            model on the per-face targets, run on the CPU on 2026-11-26, fell short: README.)
+#   phase 1, together: the wide teacher (120 epochs, about 3 min alone); the edge recipe
+#            stretched to 240 epochs (about 6 min alone); and a "born-again" edge net (Furlanello
+#            et al. 2018), 240 epochs from scratch with the shipped edge model as its only
+#            teacher, labelling every augmented view as it trains (--distill-views augmented;
+#            Beyer et al. 2022: consistent and patient), a teacher pass per step that a GPU makes
+#            cheap;
+#   phase 2, together, once the wide teacher is done: the edge net from scratch distilled from
+#            the mean of that teacher and the shipped edge model, trusting the teachers more
+#            than session 8's run did (weight 0.8 instead of 0.5, no label smoothing on top),
+#            once on targets made once per face and once on every augmented view.
+#            (A 30-epoch cycle from the shipped model on the per-face targets, run on the CPU on
+#            2026-11-26, fell short: README.)
+#
+# At most four runs share the GPU at a time.
 #
 # Runs are not sized to fit: one cut off by the budget comes back with its checkpoints and
 # finishes here with --resume. Each run's output goes to RUNS/NAME.log, which comes back too.
 # TEACHER_ARCH, STUDENT_ARCH and EPOCHS (default wide, edge, 120) let a CPU dry run use tiny nets;
-# one here (2026-11-26, JAX on the CPU, beside a training run) went through both phases, the
-# cut-offs (the runs came back with their checkpoints) and the packing.
+# two here (2026-11-26, JAX on the CPU, beside a training run) went through both phases, the
+# cut-offs (the runs came back with their checkpoints), a phase skipped once the budget was
+# spent, and the packing; the CPU was too slow for their nets to finish an epoch's worth of
+# distillation, which a separate 2-epoch tiny run with --distill-views augmented on JAX did.
 # Sourced by `bash train/gpu_job.sh run train/gpu_plans/edge_variants.sh`.
 teacher_arch=${TEACHER_ARCH:-wide} student_arch=${STUDENT_ARCH:-edge} epochs=${EPOCHS:-120}
 # JAX takes 75% of a GPU's memory per process unless told otherwise; four processes share it.
-export XLA_PYTHON_CLIENT_MEM_FRACTION=0.2
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.2  # of its memory each
 logged() { local name=$1; shift; step "$@" >"$RUNS/$name.log" 2>&1; echo "$name: $(tail -1 "$RUNS/$name.log")"; }
 edge=($FER_EDGE train --arch "$student_arch" --data "$DATA")
 
+distil=(--distill-weight 0.8 --label-smoothing 0)
 logged edge-240 "${edge[@]}" --out "$RUNS/edge-240" --epochs $(( 2 * epochs )) &
+logged edge-born-again "${edge[@]}" --out "$RUNS/edge-born-again" --epochs $(( 2 * epochs )) \
+    --teacher models/edge/edge.keras "${distil[@]}" --distill-views augmented &
 logged "$teacher_arch" $FER_EDGE train --arch "$teacher_arch" --data "$DATA" --out "$RUNS/$teacher_arch" --epochs "$epochs"
 
 teachers=(--teacher models/edge/edge.keras)
 [ -f "$RUNS/$teacher_arch/model.keras" ] && teachers+=(--teacher "$RUNS/$teacher_arch/model.keras")
-distil=("${teachers[@]}" --distill-weight 0.8 --label-smoothing 0)
-logged edge-kd-t1 "${edge[@]}" --out "$RUNS/edge-kd-t1" --epochs "$epochs" "${distil[@]}" --distill-temperature 1 &
-logged edge-kd-t3 "${edge[@]}" --out "$RUNS/edge-kd-t3" --epochs "$epochs" "${distil[@]}" --distill-temperature 3 &
-logged edge-kd-views "${edge[@]}" --out "$RUNS/edge-kd-views" --epochs "$epochs" "${distil[@]}" --distill-views augmented &
+logged edge-kd "${edge[@]}" --out "$RUNS/edge-kd" --epochs "$epochs" "${teachers[@]}" "${distil[@]}" &
+logged edge-kd-views "${edge[@]}" --out "$RUNS/edge-kd-views" --epochs "$epochs" "${teachers[@]}" "${distil[@]}" --distill-views augmented &
 wait
