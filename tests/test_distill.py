@@ -140,7 +140,7 @@ def test_teachers_label_each_augmented_view_as_trained_on(tiny_run: Path, fer201
     """--distill-views augmented: the targets are the teacher's softened probabilities on the very
     view, mixed with its labels; the run trains, records it and resumes."""
     from fer_edge.evaluate import load_keras_model
-    from fer_edge.train.distill import soften, view_labeller
+    from fer_edge.train.distill import TARGETS_FILE, soften, view_labeller
     from fer_edge.train.restore import model_identity
 
     teacher = tiny_run / "model.keras"
@@ -157,8 +157,6 @@ def test_teachers_label_each_augmented_view_as_trained_on(tiny_run: Path, fer201
              "--epochs", 1, "--teacher", teacher, "--distill-views", "augmented", "--out", out)  # fmt: skip
     record = json.loads((out / "run.json").read_text())["distillation"]
     assert record["views"] == "augmented" and "augmented" in record["targets"]
-    from fer_edge.train.distill import TARGETS_FILE
-
     assert not (out / "checkpoints" / TARGETS_FILE).exists(), "no per-face targets are made or cached"
     fer_edge("train", "--out", out, "--resume", "--epochs", 2)
     assert json.loads((out / "run.json").read_text())["epochs_run"] == 2
