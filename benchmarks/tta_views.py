@@ -15,24 +15,23 @@ from __future__ import annotations
 
 import argparse
 
-import cv2
 import numpy as np
 
 from fer_edge.contract import INPUT_SHAPE
 from fer_edge.dataset import default_data_dir
 from fer_edge.evaluate import keras_probs, load_eval_split, load_keras_model
+from fer_edge.train.augment import warp
 
 SIDE = INPUT_SHAPE[0]
 
 
 def moved(faces: np.ndarray, dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0) -> np.ndarray:
     """(N, 48, 48, 1) faces scaled about the centre by ``zoom`` and shifted by (dx, dy) pixels,
-    borders mirrored as in training's warps (train/augment.py)."""
+    with training's own warp (train/augment.py: bilinear, borders mirrored)."""
     centre = (SIDE - 1) / 2.0
     matrix = np.array([[zoom, 0.0, centre * (1 - zoom) + dx], [0.0, zoom, centre * (1 - zoom) + dy]])
     flat = faces.reshape(-1, SIDE, SIDE).astype(np.float32)
-    out = [cv2.warpAffine(face, matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) for face in flat]
-    return np.stack(out)[..., None]
+    return warp(flat, np.broadcast_to(matrix, (len(flat), 2, 3)))[..., None]
 
 
 def main() -> None:
