@@ -75,7 +75,7 @@ def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> 
      (["--epochs", "0"], "at least 1"), (["--val-fraction", "1.5"], "between 0 and 1"), (["--limit-per-class", "0"], "at least 1"),
      (["--warmup-epochs", "9", "--epochs", "5"], "fewer than --epochs"), (["--optimizer", "lion"], "sgd, adam, adamw"),
      (["--precision", "fp8"], "auto, float32, mixed_bfloat16"), (["--mixup", "-0.2"], "0 (off) or more"),
-     (["--distill-views", "crops"], "is not one of faces, augmented")],
+     (["--distill-views", "crops"], "is not one of faces, augmented"), (["--strategy", "ring"], "auto, default, mirrored, one-device")],
 )  # fmt: skip
 def test_training_settings_that_cannot_train_are_refused_first(option: list[str], fragment: str, tmp_path: Path) -> None:
     result = fer_edge("train", "--arch", "tiny", "--data", tmp_path / "no-data-needed", "--out", tmp_path / "run", *option, check=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import assert_one_line_error, fer_edge
+from clitools import REPO_ROOT, assert_one_line_error, fer_edge
 
 from fer_edge.contract import Dataset
 
@@ -160,6 +160,23 @@ def test_teachers_label_each_augmented_view_as_trained_on(tiny_run: Path, fer201
     assert not (out / "checkpoints" / TARGETS_FILE).exists(), "no per-face targets are made or cached"
     fer_edge("train", "--out", out, "--resume", "--epochs", 2)
     assert json.loads((out / "run.json").read_text())["epochs_run"] == 2
+
+
+def test_a_teacher_computes_at_the_runs_precision_with_its_own_weights(test_split: Dataset) -> None:
+    """The shipped edge model rebuilt to compute in bfloat16 (as teachers label views in a
+    mixed-precision run) keeps its weights and float32 output: its probabilities stay close."""
+    from fer_edge.evaluate import keras_probs, load_keras_model
+    from fer_edge.train.distill import computing_at
+
+    model = load_keras_model(REPO_ROOT / "models" / "edge" / "edge.keras")
+    rebuilt = computing_at(model, "mixed_bfloat16")
+    assert {layer.dtype_policy.name for layer in rebuilt.layers[1:-1]} == {"mixed_bfloat16"}
+    assert rebuilt.layers[-1].dtype_policy.name == "float32" and rebuilt.output.dtype == "float32"
+    assert computing_at(model, "float32") is model
+    faces = test_split.images[:300]
+    exact, fast = keras_probs(model, faces), keras_probs(rebuilt, faces)
+    assert np.abs(exact - fast).max() < 0.02
+    assert (exact.argmax(axis=1) == fast.argmax(axis=1)).mean() >= 0.98
 
 
 def test_the_results_table_says_what_a_model_was_distilled_from() -> None:

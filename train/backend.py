@@ -86,6 +86,13 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def check_option(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value``, or a one-line error naming ``option`` and the values it takes."""
+    if value not in allowed:
+        raise FerEdgeError(f"{option} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def resolve_precision(precision: str) -> str:
     """``auto`` picks bfloat16 mixed precision where the hardware runs it natively.
 
@@ -93,9 +100,7 @@ def resolve_precision(precision: str) -> str:
     about 2x faster where the CPU has AVX512-BF16 or AMX (the JAX and PyTorch CPU paths do not
     gain from it).
     """
-    if precision not in PRECISIONS:
-        raise FerEdgeError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    if precision != "auto":
+    if check_option("--precision", precision, PRECISIONS) != "auto":
         return precision
     if gpu_count():
         return "mixed_bfloat16"
@@ -104,8 +109,7 @@ def resolve_precision(precision: str) -> str:
 
 def check_strategy(name: str) -> str:
     """The strategy name, or a one-line error where the backend has no such strategy."""
-    if name not in STRATEGIES:
-        raise FerEdgeError(f"--strategy {name!r} is not one of {', '.join(STRATEGIES)}")
+    check_option("--strategy", name, STRATEGIES)
     if name in ("mirrored", "one-device") and backend_name() != "tensorflow":
         raise FerEdgeError(f"--strategy {name} is a tf.distribute strategy: it needs KERAS_BACKEND=tensorflow, not {backend_name()}")
     return name

@@ -37,7 +37,7 @@ from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
-from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_strategy, resolve_precision, strategy_scope, versions
+from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_option, check_strategy, resolve_precision, strategy_scope, versions
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record, view_labeller
 from fer_edge.train.restore import init_record, load_weights_from
 from fer_edge.splits import training_indices
@@ -71,9 +71,8 @@ class TrainConfig:
             raise FerEdgeError(f"--val-fraction {self.val_fraction}: must be between 0 and 1 (0.1 holds out a tenth)")
         if self.limit_per_class is not None and self.limit_per_class < 1:
             raise FerEdgeError(f"--limit-per-class {self.limit_per_class}: must be at least 1")
-        for option, value, allowed in (("--precision", self.precision, PRECISIONS), ("--strategy", self.strategy, STRATEGIES)):
-            if value not in allowed:
-                raise FerEdgeError(f"{option} {value!r} is not one of {', '.join(allowed)}")
+        check_option("--precision", self.precision, PRECISIONS)
+        check_option("--strategy", self.strategy, STRATEGIES)  # the backend is checked once it is known
         return self
 
     @classmethod
