@@ -144,7 +144,7 @@ def test_teachers_label_each_augmented_view_as_trained_on(tiny_run: Path, fer201
     from fer_edge.train.restore import model_identity
 
     teacher = tiny_run / "model.keras"
-    label = view_labeller([model_identity(teacher)], weight=0.6, temperature=2.0)
+    label = view_labeller([model_identity(teacher)], weight=0.6, temperature=2.0, precision="float32")
     faces = test_split.images[:40, :, :, np.newaxis].astype(np.float32)
     flipped = faces[:, :, ::-1]
     one_hot = np.eye(7, dtype=np.float32)[test_split.labels[:40]]

@@ -143,25 +143,27 @@ def computing_at(model, policy: str):
     return rebuilt
 
 
-def view_labeller(teachers: list[dict], weight: float, temperature: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def view_labeller(
+    teachers: list[dict], weight: float, temperature: float, precision: str
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """For ``distill_views="augmented"``: a function from a training batch (model input, targets)
     to its targets mixed with the teachers' softened probabilities on those very faces,
     ``(1 - weight) * targets + weight * teachers``.
 
     The batch's own targets are its one-hot labels, blended as its faces were where mixup is on.
     The teachers see each view as it is, without a mirror image: the student's view may be one.
-    They compute at the dtype policy the run has set (``computing_at``), as the student does.
+    They compute at the run's ``precision`` (a Keras dtype policy name, via ``computing_at``), as
+    the student does; it is passed in, not read from Keras's global policy, so what the labels are
+    computed at never depends on what ran before.
     The pipeline's worker threads share the teachers, one at a time: on JAX, Keras's prediction
     function donates the model's state buffers, so two threads predicting at once fail ("Buffer
     has been deleted or donated"; TensorFlow does not mind).
     """
-    import keras
-
     from fer_edge.contract import INPUT_SHAPE
     from fer_edge.evaluate import load_keras_model
 
     check_teachers_unchanged(teachers, needed_for="to label the augmented views")
-    models = [computing_at(load_keras_model(t["model"]), keras.config.dtype_policy().name) for t in teachers]
+    models = [computing_at(load_keras_model(t["model"]), precision) for t in teachers]
     one_at_a_time = threading.Lock()
 
     def label(faces: np.ndarray, targets: np.ndarray) -> np.ndarray:

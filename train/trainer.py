@@ -362,7 +362,7 @@ def train(
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     train_targets = label_views = None
     if distillation and recipe.distill_views == "augmented":
-        label_views = view_labeller(distillation["teachers"], recipe.distill_weight, recipe.distill_temperature)
+        label_views = view_labeller(distillation["teachers"], recipe.distill_weight, recipe.distill_temperature, precision)
     elif distillation:
         soft = distillation_targets(out / "checkpoints", distillation["teachers"], full.images[train_idx], recipe.distill_temperature)
         train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
