@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from clitools import REPO_ROOT
+
 from fer_edge.contract import Dataset
 from fer_edge.dataset import load_split
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _require(condition: bool, why: str) -> None:

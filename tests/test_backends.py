@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import QUIET_TF, assert_one_line_error, fer_edge
-from venvs import REPO, build_venv, venv_dir
+from clitools import QUIET_TF, REPO_ROOT, assert_one_line_error, fer_edge
+from venvs import build_venv, venv_dir
 
-PIP_INSTALL = ["-e", f"{REPO}[train-jax]"]
+PIP_INSTALL = ["-e", f"{REPO_ROOT}[train-jax]"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def fer_edge_in(venv_python: Path, *args: object, env: dict | None = None) -> su
     for name in ("PYTHONPATH", "KERAS_BACKEND"):
         env.pop(name, None)
     return subprocess.run(
-        [str(venv_python), "-m", "fer_edge.cli", *map(str, args)], capture_output=True, text=True, timeout=900, cwd=REPO, env=env
+        [str(venv_python), "-m", "fer_edge.cli", *map(str, args)], capture_output=True, text=True, timeout=900, cwd=REPO_ROOT, env=env
     )
 
 
@@ -85,7 +85,7 @@ def test_what_needs_tensorflow_says_so_in_one_line(jax_python: Path, fer2013_dir
     mirrored = fer_edge_in(jax_python, "train", "--arch", "tiny", "--data", fer2013_dir, "--out", tmp_path / "m", "--strategy", "mirrored")
     assert_one_line_error(mirrored, "--strategy mirrored", "KERAS_BACKEND=tensorflow")
     assert not (tmp_path / "m").exists()
-    model = REPO / "models" / "edge" / "edge.keras"
+    model = REPO_ROOT / "models" / "edge" / "edge.keras"
     converting = fer_edge_in(jax_python, "convert", model, "--int8", "--out", tmp_path / "e.tflite", "--data", fer2013_dir)
     assert_one_line_error(converting, "needs TensorFlow", ".[train]")
     assert not (tmp_path / "e.tflite").exists()

@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import QUIET_TF, assert_one_line_error, fer_edge
+from clitools import QUIET_TF, REPO_ROOT, assert_one_line_error, fer_edge
 
 from fer_edge.contract import CLASS_NAMES, INPUT_SHAPE, PREPROCESSING
 from fer_edge.sidecar import read_sidecar
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def printed_accuracies(stdout: str, mode: str) -> tuple[float, float, float]:

@@ -13,13 +13,12 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
+from clitools import REPO_ROOT
 from venvs import build_venv, venv_dir
 
-REPO = Path(__file__).resolve().parents[1]
 #: Set inside the TF-free venv, where the checks below become strict.
 IN_DEVICE_VENV = os.environ.get("FER_EDGE_DEVICE_VENV") == "1"
 RUNTIME_MODULES = (
@@ -41,7 +40,7 @@ RUNTIME_MODULES = (
 
 
 def python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
 
 
 @pytest.mark.device
@@ -92,7 +91,7 @@ def test_running_the_pipeline_imports_no_tensorflow_where_a_light_interpreter_ex
 # --- the TensorFlow-free environment, built as the README's Raspberry Pi section says ------------------------
 
 #: What the README tells Pi users to install, after `python3 -m venv --system-site-packages`.
-PIP_INSTALL = ["-e", f"{REPO}[device]", "pytest>=8"]
+PIP_INSTALL = ["-e", f"{REPO_ROOT}[device]", "pytest>=8"]
 
 
 @pytest.mark.slow
@@ -113,7 +112,7 @@ def test_device_venv(fer2013_dir, edge_int8_model):
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [str(venv_python), "-m", "pytest", "-m", "device", "-q", "-p", "no:cacheprovider", "tests"],
-        capture_output=True, text=True, timeout=1200, cwd=REPO, env=env,
+        capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT, env=env,
     )  # fmt: skip
     tail = done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 0, f"device tests failed in the TF-free venv:\n{tail}"

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clitools import assert_one_line_error, fer_edge
+from clitools import REPO_ROOT, assert_one_line_error, fer_edge
 
 from fer_edge.contract import CLASS_NAMES, Dataset
 from fer_edge.device.classifier import TFLiteClassifier
@@ -27,7 +27,6 @@ from fer_edge.device.smoothing import box_iou
 
 pytestmark = pytest.mark.device
 
-REPO = Path(__file__).resolve().parents[1]
 FRAMES = 120
 SEED = 4
 
@@ -227,7 +226,7 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(placed_video, edge_int8_mo
     """``fer-edge run ... | head -1``: the closed pipe ends the run with exit 0 and no traceback."""
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *json_args]
     process = subprocess.Popen(
-        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
     )
     first = process.stdout.readline()
     process.stdout.close()  # what head does after its line
@@ -273,7 +272,7 @@ def test_bad_output_paths_are_refused_before_anything_runs(placed_video, edge_in
 def test_ctrl_c_or_systemctl_stop_ends_the_run_with_its_summary(placed_video, edge_int8_model, signum):
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
     )
     first = process.stdout.readline()  # the run is in its loop once the first JSON line is out
     process.send_signal(signum)
@@ -313,7 +312,7 @@ def test_truncated_video(placed_video, edge_int8_model, tmp_path):
 
 
 def test_model_with_the_wrong_input_shape(placed_video):
-    wrong = REPO / "tests" / "data" / "wrong-input-32x32x3.tflite"  # a 1.5 KB random-weight model
+    wrong = REPO_ROOT / "tests" / "data" / "wrong-input-32x32x3.tflite"  # a 1.5 KB random-weight model
     done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(wrong), "--no-display", check=False)
     assert_one_line_error(done, "(32, 32, 3)", "(48, 48, 1)")
 

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from clitools import REPO_ROOT
 
 from fer_edge.results_table import BEGIN, END, render, training_time
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def test_results_table_matches_the_sidecars() -> None:
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
     assert BEGIN in readme and END in readme
     shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
-    assert shown == render(REPO / "models"), "README results drifted from models/*.json: run python -m fer_edge.results_table --write README.md"
+    assert shown == render(REPO_ROOT / "models"), "README results drifted from models/*.json: run python -m fer_edge.results_table --write README.md"
     assert "edge-int8.tflite" in shown
 
 
 def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
     """The shipped edge run was stopped with `--resume --epochs 116` inside a 120-epoch cosine
     schedule; the table must say how far the schedule got, not "116 of 116"."""
-    training = json.loads((REPO / "models" / "edge" / "edge.json").read_text())["training"]
+    training = json.loads((REPO_ROOT / "models" / "edge" / "edge.json").read_text())["training"]
     planned, run = training["schedule_epochs"], training["epochs_run"]
-    row = next(line for line in render(REPO / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
+    row = next(line for line in render(REPO_ROOT / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
     assert f"{run} of {planned} epochs, best {training['best_epoch']}" in row
 
 
@@ -40,9 +39,9 @@ def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> No
 
 
 def test_readme_first_commands_are_what_ci_runs() -> None:
-    commands = [line.strip() for line in (REPO / "README.md").read_text().splitlines()[:5] if line.startswith("    ")]
+    commands = [line.strip() for line in (REPO_ROOT / "README.md").read_text().splitlines()[:5] if line.startswith("    ")]
     assert len(commands) == 2
     setup, tests = commands
-    ci = (REPO / ".ci" / "run").read_text()
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[train,dev]'" in setup and "pip install --quiet -e '.[train,dev]'" in ci
     assert tests in ci.splitlines()

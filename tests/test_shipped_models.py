@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from clitools import REPO_ROOT
+
 from fer_edge.contract import CLASS_NAMES, INPUT_SHAPE
 from fer_edge.metrics import EvalReport
 from fer_edge.sidecar import read_sidecar
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("FER_EDGE_MODELS", REPO_ROOT / "models"))
 #: What a fresh evaluation may differ from the recorded one by: float round-off (other CPU,
 #: other kernels) flips at most a few of the 3,589 test faces. Anything more is a regression.

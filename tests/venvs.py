@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from fer_edge.dataset import cache_dir
+from clitools import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+from fer_edge.dataset import cache_dir
 
 
 def venv_dir(name: str, pip_install: list[str]) -> Path:
     """One venv per set of install inputs (pyproject, the pip line, this repo's path, Python)."""
     digest = hashlib.sha256()
-    for part in ((REPO / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), sys.version.encode()):
+    for part in ((REPO_ROOT / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), sys.version.encode()):
         digest.update(part)
     return cache_dir() / f"{name}-venv-{digest.hexdigest()[:12]}"
 
