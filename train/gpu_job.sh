@@ -20,7 +20,8 @@
 #             fer-edge eval /tmp/runs/NAME/model.keras --json /tmp/runs/NAME/metrics.json --confusion /tmp/runs/NAME/confusion.png
 #
 # A run cut off by the budget comes back with its checkpoints/ (its teachers' targets are
-# recomputed from the teacher at its recorded path), so `fer-edge train --out /tmp/runs/NAME
+# recomputed from the teacher at its recorded path) where they fit in what a call returns
+# (train/bring_back.py says which, in the job log), so `fer-edge train --out /tmp/runs/NAME
 # --resume --data ../shared/fer2013` continues it here; a finished run comes back without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,13 +93,10 @@ EOF
     # shellcheck source=/dev/null
     source "$plan" 2>&1 | tee "$OUT/job.log"
 
-    # Finished runs come back without checkpoints; cut-off ones with them (minus the teachers'
-    # targets, which are derived from the data and recomputed on resume).
-    local excludes=(--exclude='teacher-targets.npz')
-    for folder in "$RUNS"/*/; do
-        [ -f "$folder/model.keras" ] && excludes+=(--exclude="./$(basename "$folder")/checkpoints")
-    done
-    tar -C "$RUNS" "${excludes[@]}" -czf - . | split -b 15M - "$OUT/runs.tgz.part-"
+    # What fits in what a call returns (train/bring_back.py): every run's records, then finished
+    # runs' models and cut-off runs' checkpoints, smallest first, within 60 MiB.
+    "$PYTHON" -m fer_edge.train.bring_back "$RUNS" --cap-mib 60 2>>"$OUT/job.log" \
+        | tar -C "$RUNS" --null -T - -czf - | split -b 15M - "$OUT/runs.tgz.part-"
     ls -l "$OUT"
 }
 
