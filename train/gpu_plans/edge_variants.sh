@@ -1,8 +1,10 @@
 # Edge variants side by side on one GPU, each judged afterwards on validation with flip against
-# the shipped edge model (70.0%). One edge run used an H100 at about 7 ms per step (2026-11-26),
-# a small part of it, so runs that share it should each go nearly as fast as one alone; the
-# per-epoch times in each run's checkpoints/state.json (cut-off runs) and run.json say whether
-# they did.
+# the shipped edge model. One edge run used an H100 at about 7 ms per step (2026-11-26), a small
+# part of it, so runs that share it should each go nearly as fast as one alone. They did: on an
+# H200 (2026-11-27, JOB_SECONDS=580) the edge and wide nets took 1.6 s per epoch side by side,
+# 2.1 s with one teacher labelling each view, 2.6 s with two. That call's edge-240 became the
+# shipped model; the born-again run was cut off at epoch 212 and edge-kd-views at epoch 71, whose
+# checkpoints did not fit in what the call returns (README, Results).
 #
 #   phase 1, together: the wide teacher (120 epochs, about 3 min alone); the edge recipe
 #            stretched to 240 epochs (about 6 min alone); and a "born-again" edge net (Furlanello
@@ -15,13 +17,13 @@
 #            8's run did (weight 0.8 instead of 0.5, no label smoothing on top), on every
 #            augmented view. The same on targets made once per face is not run here: on the CPU
 #            (2026-11-26, session 8's wide teacher, 120 epochs) it reached 68.6% on validation
-#            with flip, below the shipped 70.0%; so did a 30-epoch cycle from the shipped model
+#            with flip, below the then shipped 70.0%; so did a 30-epoch cycle from that model
 #            on those targets (README).
 #
 # At most three runs share the GPU at a time.
 #
-# Runs are not sized to fit: one cut off by the budget comes back with its checkpoints and
-# finishes here with --resume. Each run's output goes to RUNS/NAME.log, which comes back too.
+# Runs are not sized to fit: one cut off by the budget comes back with its checkpoints (where
+# they fit in what a call returns: train/bring_back.py) and finishes here with --resume. Each run's output goes to RUNS/NAME.log, which comes back too.
 # TEACHER_ARCH, STUDENT_ARCH and EPOCHS (default wide, edge, 120) let a CPU dry run use tiny nets;
 # two here (2026-11-26, JAX on the CPU, beside a training run) went through both phases, the
 # cut-offs (the runs came back with their checkpoints), a phase skipped once the budget was
