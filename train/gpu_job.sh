@@ -90,6 +90,9 @@ EOF
         echo "+ $* (at most ${left} s)"
         timeout --signal=INT --kill-after=20 "$left" "$@" || echo "step ended with status $? after $(( SECONDS - started )) s"
     }
+    # A step whose output goes to RUNS/NAME.log (it comes back with the runs), for plans that run
+    # several side by side (`logged NAME cmd ... &`); the job log gets each one's last line.
+    logged() { local name=$1; shift; step "$@" >"$RUNS/$name.log" 2>&1; echo "$name: $(tail -1 "$RUNS/$name.log")"; }
     # shellcheck source=/dev/null
     source "$plan" 2>&1 | tee "$OUT/job.log"
 

@@ -33,7 +33,6 @@
 teacher_arch=${TEACHER_ARCH:-wide} student_arch=${STUDENT_ARCH:-edge} epochs=${EPOCHS:-120}
 # JAX takes 75% of a GPU's memory per process unless told otherwise; three processes share it.
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.2  # of its memory each
-logged() { local name=$1; shift; step "$@" >"$RUNS/$name.log" 2>&1; echo "$name: $(tail -1 "$RUNS/$name.log")"; }
 edge=($FER_EDGE train --arch "$student_arch" --data "$DATA")
 
 distil=(--distill-weight 0.8 --label-smoothing 0)
