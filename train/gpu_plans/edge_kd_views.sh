@@ -17,7 +17,8 @@
 # it needs to resume (about 40 MB, within what train/bring_back.py returns), and finishes here
 # with --resume (about 190 s per epoch on this 2-core CPU). Judge each on validation with flip
 # against the shipped model (README, Results). TEACHER_ARCH, STUDENT_ARCH and EPOCHS (default
-# wide, edge, 120) let a CPU dry run use tiny nets.
+# wide, edge, 120) let a CPU dry run use tiny nets: one here (2026-11-27, TensorFlow on the CPU,
+# EPOCHS=2) finished all three runs, the student with both teachers, and packed them.
 # Sourced by `bash train/gpu_job.sh run train/gpu_plans/edge_kd_views.sh`.
 teacher_arch=${TEACHER_ARCH:-wide} student_arch=${STUDENT_ARCH:-edge} epochs=${EPOCHS:-120}
 # JAX takes 75% of a GPU's memory per process unless told otherwise; two or three share it.
