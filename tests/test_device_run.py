@@ -27,7 +27,7 @@ from fer_edge.device.smoothing import box_iou
 
 pytestmark = pytest.mark.device
 
-FRAMES = 120
+FRAMES = 480  # about 500 found faces: a few points of accuracy are then signal, not the sample
 SEED = 4
 
 
@@ -89,7 +89,7 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["frame"] for line in lines] == list(range(FRAMES))
-    assert "120 frames" in done.stderr and "FPS" in done.stderr  # the summary goes to stderr with --json -
+    assert f"{FRAMES} frames" in done.stderr and "FPS" in done.stderr  # the summary goes to stderr with --json -
 
     # What the model says about each placed face on its own, 48x48 as in the dataset.
     flat = [i for frame in placed_video.indices for i in frame]
@@ -128,6 +128,13 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
     # spurious 1, agreement 79.5%, accuracy 63.4% against 65.2%. All miss FER2013's profile and
     # occluded faces, and BlazeFace the smaller faces of the two-face frames; agreement is below 100%
     # because the detector's box is not the dataset's crop.
+    # Those were 120 frames (about 105 found faces), too few for the last check: the 240-epoch model
+    # shipped 2026-11-27 read 68.8% against 77.7% there, a 9-point gap, where the 1,016 found faces
+    # of a 1,000-frame video (seed 10) gave 68.7% against 69.9% (the model before it: 67.3% against
+    # 67.4%). At 480 frames (600 placed, 2026-11-27), auto / blazeface / haar: that model found
+    # 80.3 / 74.0 / 68.5%, spurious 2 each, agreement 86.3 / 86.9 / 88.3%, accuracy 70.1 / 70.7 /
+    # 70.6% against 72.4 / 73.0 / 72.5%; the model before it, agreement 84.6 / 85.4 / 89.3%,
+    # accuracy 67.0 / 67.6 / 69.1% against 66.8 / 67.8 / 67.2%.
     assert found_rate >= 0.60
     assert spurious <= 0.05 * placed
     assert agreement >= 0.75
