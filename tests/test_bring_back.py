@@ -44,11 +44,14 @@ def test_records_always_come_back_and_large_pieces_whole_while_they_fit(tmp_path
     # 5 + 19 + 22 MiB fit in 60; the second cut-off run's 22 MiB would not, and neither of its files comes.
     assert {"edge-240/model.keras", "wide/model.keras"} <= chosen
     assert [unit.name.split()[0] for unit in left_out] == ["edge-kd-views"]
-    assert ("edge-born-again/checkpoints/last.keras" in chosen) == ("edge-born-again/checkpoints/best.weights.h5" in chosen) is True
+    assert {"edge-born-again/checkpoints/last.keras", "edge-born-again/checkpoints/best.weights.h5"} <= chosen
     assert not any(name.startswith("edge-kd-views/checkpoints/") and not name.endswith("state.json") for name in chosen)
     assert sum((runs / path).stat().st_size for path in files) <= 60 * MIB
-    # With room for everything, nothing is left out.
-    assert plan(runs, 200 * MIB)[1] == []
+    # With room for everything, nothing is left out; a large file beside the runs is a unit of its own.
+    _write(runs / "long.log", 2 * MIB)
+    files, left_out = plan(runs, 200 * MIB)
+    assert left_out == [] and "long.log" in {str(path) for path in files}
+    assert [unit.name for unit in plan(runs, 1 * MIB)[1]][0] == "long.log"
 
 
 def test_the_selection_feeds_tar_and_names_what_is_left_out(tmp_path: Path) -> None:

@@ -54,6 +54,8 @@ def plan(runs: Path, cap_bytes: int) -> tuple[list[Path], list[Unit]]:
     for path in _files(runs):
         if path.stat().st_size < RECORD_BYTES:
             records.append(path)
+        elif path.parent == runs:  # a large file beside the run folders, a long log say
+            units.append(Unit(path.name, (path,)))
     for folder in sorted(path for path in runs.iterdir() if path.is_dir()):
         finished = (folder / "model.keras").is_file()
         checkpoints = folder / "checkpoints"
