@@ -37,34 +37,32 @@ class Unit:
 
     name: str
     files: tuple[Path, ...]
-
-    @property
-    def size(self) -> int:
-        return sum(path.stat().st_size for path in self.files)
+    size: int
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.is_file() and path.name not in NEVER)
+def _unit(name: str, files: list[Path]) -> Unit:
+    return Unit(name, tuple(files), sum(path.stat().st_size for path in files))
 
 
 def plan(runs: Path, cap_bytes: int) -> tuple[list[Path], list[Unit]]:
     """The files to bring back (relative to ``runs``) and the units left out for want of room."""
     records: list[Path] = []
-    units: list[Unit] = []
-    for path in _files(runs):
+    large_by_entry: dict[str, list[Path]] = {}  # by run folder, or by a large file beside them
+    for path in sorted(path for path in runs.rglob("*") if path.is_file() and path.name not in NEVER):
         if path.stat().st_size < RECORD_BYTES:
             records.append(path)
-        elif path.parent == runs:  # a large file beside the run folders, a long log say
-            units.append(Unit(path.name, (path,)))
-    for folder in sorted(path for path in runs.iterdir() if path.is_dir()):
-        finished = (folder / "model.keras").is_file()
-        checkpoints = folder / "checkpoints"
-        large = [path for path in _files(folder) if path.stat().st_size >= RECORD_BYTES]
-        if finished:
-            kept = [path for path in large if checkpoints not in path.parents]
-            units.append(Unit(f"{folder.name} (finished: its model)", tuple(kept)))
         else:
-            units.append(Unit(f"{folder.name} (cut off: its checkpoints, to --resume)", tuple(large)))
+            large_by_entry.setdefault(path.relative_to(runs).parts[0], []).append(path)
+    units: list[Unit] = []
+    for name, large in large_by_entry.items():
+        folder = runs / name
+        if not folder.is_dir():  # a long log, say
+            units.append(_unit(name, large))
+        elif (folder / "model.keras").is_file():
+            kept = [path for path in large if folder / "checkpoints" not in path.parents]
+            units.append(_unit(f"{name} (finished: its model)", kept))
+        else:
+            units.append(_unit(f"{name} (cut off: its checkpoints, to --resume)", large))
     chosen = list(records)
     room = cap_bytes - sum(path.stat().st_size for path in records)
     left_out: list[Unit] = []

@@ -1,9 +1,9 @@
 # The follow-up to edge_variants.sh's call on an H200 (2026-11-27). There the edge net distilled
 # from scratch with two teachers labelling every augmented view (the wide net trained in the same
-# call and the edge model then shipped; --distill-weight 0.8 --label-smoothing 0) led every other
-# 120-epoch edge run at epoch 71 (68.1% on validation over epochs 61-70, against 67.5% for the
-# plain recipe) when the budget cut it off, and its checkpoints did not fit in what the call
-# returned. So this plan runs it again with the GPU to fewer runs:
+# call and the edge model then shipped; --distill-weight 0.8 --label-smoothing 0) was ahead of the
+# 120-epoch edge runs recorded (68.1% on validation over epochs 61-70, against 67.5% for the plain
+# recipe and 67.9% for the born-again run) when the budget cut it off at epoch 71, and its
+# checkpoints did not fit in what the call returned. So this plan runs it again beside fewer runs:
 #
 #   phase 1, together: the wide teacher (120 epochs, 229 s there beside three runs), and a second
 #            born-again generation, 240 epochs, taught by the shipped edge model (since

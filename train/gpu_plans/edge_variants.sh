@@ -23,7 +23,8 @@
 # At most three runs share the GPU at a time.
 #
 # Runs are not sized to fit: one cut off by the budget comes back with its checkpoints (where
-# they fit in what a call returns: train/bring_back.py) and finishes here with --resume. Each run's output goes to RUNS/NAME.log, which comes back too.
+# they fit in what a call returns: train/bring_back.py) and finishes here with --resume. Each
+# run's output goes to RUNS/NAME.log, which comes back too.
 # TEACHER_ARCH, STUDENT_ARCH and EPOCHS (default wide, edge, 120) let a CPU dry run use tiny nets;
 # two here (2026-11-26, JAX on the CPU, beside a training run) went through both phases, the
 # cut-offs (the runs came back with their checkpoints), a phase skipped once the budget was
