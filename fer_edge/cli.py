@@ -80,6 +80,7 @@ def train(
     distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
     distill_views: Optional[str] = typer.Option(None, "--distill-views", show_default="faces", help="What the teachers label: faces (each training face once, with its mirror image; cached) or augmented (every augmented view the student trains on, as it trains: consistent, but a teacher pass per step)."),
     mixup: Optional[float] = typer.Option(None, "--mixup", help="Mixup: blend each batch with a shuffled copy of itself, faces and targets, by a Beta(a, a) draw; a, 0 = off; default: the --arch recipe's."),
+    average_from: Optional[int] = typer.Option(None, "--average-from", show_default="0 (off)", help="Stochastic weight averaging: average the weights of every epoch from this one on; at the end the average (batch-norm statistics recomputed on the training faces) becomes model.keras if it beats the best epoch on validation."),
     precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
     strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
 ) -> None:
@@ -107,6 +108,7 @@ def train(
         distill_temperature=distill_temperature,
         distill_views=distill_views,
         mixup=mixup,
+        average_from=average_from,
     )
     run_settings = dict(arch=arch, seed=seed, val_fraction=val_fraction, limit_per_class=limit_per_class, precision=precision, strategy=strategy)
     if resume or restore_from:

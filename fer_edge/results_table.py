@@ -81,7 +81,11 @@ def _training_summary(card: dict) -> str:
     # the planned length is what says how far the schedule got.
     planned = training.get("schedule_epochs") or recipe.get("epochs", "?")
     parts = []
-    if epochs:
+    average = training.get("weight_average") or {}
+    if epochs and average.get("chosen"):
+        first, last = average["epochs"]
+        parts.append(f"{epochs} of {planned} epochs, weights averaged over {first}-{last}")
+    elif epochs:
         parts.append(f"{epochs} of {planned} epochs, best {best}")
     time_spent = training_time(training)
     if time_spent:

@@ -75,7 +75,8 @@ def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> 
      (["--epochs", "0"], "at least 1"), (["--val-fraction", "1.5"], "between 0 and 1"), (["--limit-per-class", "0"], "at least 1"),
      (["--warmup-epochs", "9", "--epochs", "5"], "fewer than --epochs"), (["--optimizer", "lion"], "sgd, adam, adamw"),
      (["--precision", "fp8"], "auto, float32, mixed_bfloat16"), (["--mixup", "-0.2"], "0 (off) or more"),
-     (["--distill-views", "crops"], "is not one of faces, augmented"), (["--strategy", "ring"], "auto, default, mirrored, one-device")],
+     (["--distill-views", "crops"], "is not one of faces, augmented"),
+     (["--average-from", "9", "--epochs", "5"], "an epoch from 1 to --epochs"), (["--strategy", "ring"], "auto, default, mirrored, one-device")],
 )  # fmt: skip
 def test_training_settings_that_cannot_train_are_refused_first(option: list[str], fragment: str, tmp_path: Path) -> None:
     result = fer_edge("train", "--arch", "tiny", "--data", tmp_path / "no-data-needed", "--out", tmp_path / "run", *option, check=False)
@@ -91,7 +92,7 @@ def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path
               "data": str(tmp_path / "data"), "out": str(run)}  # fmt: skip
     (run / "run.json").write_text(json.dumps({"config": config, "schedule_epochs": 40}))
     before = (run / "run.json").read_text()
-    for option in (["--seed", "1"], ["--arch", "wide"], ["--val-fraction", "0.2"], ["--lr", "0.1"], ["--mixup", "0.2"]):
+    for option in (["--seed", "1"], ["--arch", "wide"], ["--val-fraction", "0.2"], ["--lr", "0.1"], ["--mixup", "0.2"], ["--average-from", "3"]):
         assert_one_line_error(fer_edge("train", "--out", run, "--resume", *option, check=False), option[0], "cannot change on --resume")
     longer = fer_edge("train", "--out", run, "--resume", "--epochs", 60, check=False)
     assert_one_line_error(longer, "--epochs 60", "cosine schedule ends at epoch 40", "--init-from")

@@ -41,6 +41,7 @@ class Recipe:
     distill_temperature: float = 1.0  # softens the teachers' probabilities (train/distill.py)
     distill_views: str = "faces"  # what the teachers label: each face once, or each augmented view (train/distill.py)
     mixup: float = 0.0  # Beta(a, a) of mixup's blend per batch (train/pipeline.py); 0 turns it off
+    average_from: int = 0  # first epoch whose weights join the running average (train/average.py); 0 turns it off
 
     def validate(self) -> "Recipe":
         """This recipe, or a one-line error naming the option whose value cannot train.
@@ -62,6 +63,7 @@ class Recipe:
             ("distill-weight", self.distill_weight, 0 <= self.distill_weight <= 1, "between 0 and 1"),
             ("distill-temperature", self.distill_temperature, self.distill_temperature > 0, "above 0"),
             ("mixup", self.mixup, self.mixup >= 0, "0 (off) or more"),
+            ("average-from", self.average_from, 0 <= self.average_from <= self.epochs, "0 (off) or an epoch from 1 to --epochs"),
         ):
             if not ok:
                 raise FerEdgeError(f"--{name} {value}: must be {rule}")

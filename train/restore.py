@@ -113,6 +113,12 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     run, epoch, log = restorable_record(model_path)
     if (out / "checkpoints" / "last.keras").exists():
         raise FerEdgeError(f"{out}: already holds a run; continue it with --resume, or choose another --out")
+    if (run.get("weight_average") or {}).get("chosen"):
+        first, last = run["weight_average"]["epochs"]
+        raise FerEdgeError(
+            f"{model_path}: its weights are the average of epochs {first}-{last}, not one epoch's restart point; "
+            "start a new run from them with --init-from"
+        )
     config = TrainConfig.from_dict(run["config"])
     recipe = config.recipe.overridden(epochs=epochs)
     if epoch >= recipe.epochs:

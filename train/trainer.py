@@ -6,7 +6,8 @@ early-stopping state) and ``--resume`` continues exactly where it stopped, with 
 run started with (``run.json``).
 
 An output folder ends up with:
-  model.keras      the best epoch's weights (by the recipe's monitor on the validation split), float32
+  model.keras      the best epoch's weights (by the recipe's monitor on the validation split), or
+                   with --average-from their running mean where that scores better (train/average.py), float32
   history.csv      one row per epoch (Keras CSVLogger), the training log
   curves.png       loss and accuracy, training vs validation
   metrics.json     the report of model.keras on the test split (see fer-edge eval), where
@@ -37,6 +38,7 @@ from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
+from fer_edge.train.average import WeightAverage, recompute_batch_norm
 from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_option, check_strategy, resolve_precision, strategy_scope, versions
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record, view_labeller
 from fer_edge.train.restore import init_record, load_weights_from
@@ -142,8 +144,11 @@ def compile_for_training(model, recipe: Recipe, steps_per_epoch: int) -> None:
     )
 
 
-def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
+def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, average: WeightAverage | None = None):
     """A Keras callback that saves the best weights, a full restart point, and stops early.
+
+    With ``average`` (``--average-from``) it also adds each epoch's weights from the average's
+    first epoch on to the running mean, saved before ``state.json`` names the epoch.
 
     ``state`` (epoch, best value and epoch, epochs without improvement, training seconds in all
     and per epoch) is
@@ -186,7 +191,13 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict):
             tmp = folder / "last.tmp.keras"
             self.model.save(tmp)
             os.replace(tmp, folder / "last.keras")
+            if average is not None and average.wants(epoch + 1):
+                average.add(self.model.get_weights())
+                average.save(folder, epoch + 1)
+                state["averaged_epochs"] = average.count
             write_json(folder / "state.json", state)
+            if average is not None:
+                WeightAverage.prune(folder, epoch + 1)
 
     return EpochCheckpoint()
 
@@ -428,9 +439,12 @@ def train(
         ]
         write_json(out / "run.json", run)
 
+    average = None
+    if recipe.average_from:
+        average = WeightAverage.load(out / "checkpoints", recipe.average_from, int(state.get("epoch", 0)))
     callbacks = [
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
-        epoch_checkpoint(out / "checkpoints", recipe.monitor, recipe.patience, state),
+        epoch_checkpoint(out / "checkpoints", recipe.monitor, recipe.patience, state, average),
     ]
     initial_epoch = int(state.get("epoch", 0))
     if initial_epoch < recipe.epochs and not state.get("stopped_early"):
@@ -442,7 +456,7 @@ def train(
             epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
         )  # fmt: skip
 
-    return finish_run(config, state, test)
+    return finish_run(config, state, test, average, full.images[train_idx], (full.images[val_idx], full.labels[val_idx]))
 
 
 def load_test_split(data: str) -> Dataset | None:
@@ -458,8 +472,56 @@ def load_test_split(data: str) -> Dataset | None:
         return None
 
 
-def finish_run(config: TrainConfig, state: dict, test: Dataset | None) -> TrainResult:
-    """Export the best weights as a float32 model.keras, and report it on the test split (if the data has one)."""
+def validation_scores(model, recipe: Recipe, validation: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """``val_loss`` and ``val_accuracy`` of a float32 model, as training computes them (no mirror images)."""
+    import keras
+
+    images, labels = validation
+    probs = model.predict(to_model_input(images), batch_size=512, verbose=0)
+    onehot = keras.utils.to_categorical(labels, NUM_CLASSES)
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)(onehot, probs)
+    return {"val_loss": float(keras.ops.convert_to_numpy(loss)), "val_accuracy": float((probs.argmax(axis=1) == labels).mean())}
+
+
+def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train_faces: np.ndarray, validation) -> tuple[object | None, dict]:
+    """The averaged model if it beats the best epoch on the validation monitor (else ``None``), and run.json's record.
+
+    Both are scored here the same way (float32, no mirror images), so neither gains from the
+    bfloat16 rounding of the scores logged during training.
+    """
+    import keras
+
+    model = get_architecture(config.arch).build()
+    model.set_weights([np.asarray(w, dtype=v.dtype) for w, v in zip(average.mean, model.weights)])
+    batches = recompute_batch_norm(model, train_faces, seed=config.seed)
+    monitor = config.recipe.monitor
+    scores = {"average": validation_scores(model, config.recipe, validation), "best_epoch": validation_scores(best_model, config.recipe, validation)}
+    average_score, best_score = scores["average"][monitor], scores["best_epoch"][monitor]
+    chosen = average_score > best_score if "acc" in monitor else average_score < best_score  # a tie keeps the best epoch
+    last = average.start_epoch + average.count - 1
+    print(
+        f"weight average of epochs {average.start_epoch}-{last}: {monitor} {scores['average'][monitor]:.4f}, "
+        f"best epoch {scores['best_epoch'][monitor]:.4f}: model.keras is the {'average' if chosen else 'best epoch'}"
+    )
+    record = {
+        "epochs": [average.start_epoch, last],
+        "batch_norm": f"statistics recomputed over the {len(train_faces)} training faces ({batches} batches, keras {keras.__version__})",
+        "validation": {name: {k: round(v, 4) for k, v in value.items()} for name, value in scores.items()},
+        "chosen": chosen,
+    }
+    return (model if chosen else None), record
+
+
+def finish_run(
+    config: TrainConfig,
+    state: dict,
+    test: Dataset | None,
+    average: WeightAverage | None = None,
+    train_faces: np.ndarray | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+) -> TrainResult:
+    """Export the best weights (or their average, where it scores better on validation) as a
+    float32 model.keras, and report it on the test split (if the data has one)."""
     import keras
 
     from fer_edge.plots import plot_confusion, plot_history
@@ -468,6 +530,10 @@ def finish_run(config: TrainConfig, state: dict, test: Dataset | None) -> TrainR
     keras.mixed_precision.set_global_policy("float32")
     model = get_architecture(config.arch).build()
     model.load_weights(out / "checkpoints" / "best.weights.h5")
+    averaged = None
+    if average is not None and average.count:
+        averaged_model, averaged = weigh_average(config, model, average, train_faces, validation)
+        model = averaged_model or model
     tmp = out / "model.tmp.keras"
     model.save(tmp)
     os.replace(tmp, out / "model.keras")
@@ -489,6 +555,8 @@ def finish_run(config: TrainConfig, state: dict, test: Dataset | None) -> TrainR
         stopped_early=bool(state.get("stopped_early", False)),
         train_seconds=round(float(state.get("train_seconds", 0.0)), 1),
     )
+    if averaged:
+        run["weight_average"] = averaged
     write_json(out / "run.json", run)
     if report is not None:
         print(report.table())

@@ -1,0 +1,112 @@
+"""Stochastic weight averaging (``fer-edge train --average-from EPOCH``).
+
+The best single epoch of a run is picked as the maximum of a noisy validation curve, and at a
+learning rate still high enough to move, neighbouring epochs sit at different points of the same
+valley. Averaging their weights (Izmailov et al., 2018, "Averaging Weights Leads to Wider Optima
+and Better Generalization") lands nearer the valley's middle, which usually generalises better
+than any one of them, at no cost on the device: the result is one network of the same size.
+
+Two details make it work:
+- The average is kept across sessions: each epoch writes ``checkpoints/average-epochNNN.npz``
+  (the running mean and how many epochs it holds) before ``state.json`` names that epoch, so a
+  ``--resume`` continues from the average that matches its restart point.
+- Batch-norm statistics of averaged weights are not the average of each epoch's statistics: they
+  are recomputed by one pass over the training faces (:func:`recompute_batch_norm`), as the
+  method prescribes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.contract import to_model_input
+
+#: Name of the file that holds the running mean after a given epoch.
+AVERAGE_FILE = "average-epoch{epoch:03d}.npz"
+
+
+class WeightAverage:
+    """The running mean of a model's weights over the epochs from ``start_epoch`` (1-based) on."""
+
+    def __init__(self, start_epoch: int, mean: list[np.ndarray] | None = None, count: int = 0) -> None:
+        self.start_epoch = start_epoch
+        self.mean = mean
+        self.count = count
+
+    def wants(self, epoch: int) -> bool:
+        """Whether the weights after ``epoch`` (1-based) join the average."""
+        return epoch >= self.start_epoch
+
+    def add(self, weights: list[np.ndarray]) -> None:
+        weights = [np.asarray(w, dtype=np.float64) for w in weights]
+        self.count += 1
+        if self.mean is None:
+            self.mean = weights
+        else:
+            self.mean = [m + (w - m) / self.count for m, w in zip(self.mean, weights)]
+
+    def save(self, folder: Path, epoch: int) -> None:
+        """Write the average after ``epoch`` atomically (a killed save leaves the previous one)."""
+        tmp = folder / "average.tmp.npz"
+        np.savez(tmp, count=np.int64(self.count), **{f"w{i}": w for i, w in enumerate(self.mean or [])})
+        os.replace(tmp, folder / AVERAGE_FILE.format(epoch=epoch))
+
+    @staticmethod
+    def prune(folder: Path, keep_epoch: int) -> None:
+        """Delete averages of other epochs once ``state.json`` names ``keep_epoch``."""
+        keep = AVERAGE_FILE.format(epoch=keep_epoch)
+        for path in folder.glob("average-epoch*.npz"):
+            if path.name != keep:
+                path.unlink()
+
+    @classmethod
+    def load(cls, folder: Path, start_epoch: int, epoch: int) -> "WeightAverage":
+        """The average as it was after ``epoch`` (the restart point); empty before ``start_epoch``."""
+        path = folder / AVERAGE_FILE.format(epoch=epoch)
+        if not path.is_file():
+            return cls(start_epoch)
+        with np.load(path) as saved:
+            count = int(saved["count"])
+            mean = [saved[f"w{i}"] for i in range(len(saved.files) - 1)]
+        return cls(start_epoch, mean, count)
+
+
+def batch_norm_layers(layer) -> list:
+    """Every BatchNormalization layer inside ``layer``, nested models included."""
+    import keras
+
+    found = []
+    for child in getattr(layer, "layers", []):
+        if isinstance(child, keras.layers.BatchNormalization):
+            found.append(child)
+        else:
+            found.extend(batch_norm_layers(child))
+    return found
+
+
+def recompute_batch_norm(model, faces: np.ndarray, *, seed: int, batch_size: int = 512) -> int:
+    """Set each batch-norm layer's moving statistics to their mean over ``faces``; returns batches used.
+
+    A forward pass in training mode updates ``moving = momentum * moving + (1 - momentum) * batch``;
+    with momentum ``k / (k + 1)`` on the k-th batch (from 0) that is the running mean of the batch
+    statistics, the same for every batch rather than weighted towards the last ones. Dropout is
+    active as when the statistics are gathered during training. The faces are shuffled (seeded)
+    first: a batch of one class would understate the variance of all of them.
+    """
+    faces = faces[np.random.default_rng(seed).permutation(len(faces))]
+    layers = batch_norm_layers(model)
+    saved_momentum = [layer.momentum for layer in layers]
+    batches = 0
+    try:
+        for start in range(0, len(faces), batch_size):
+            for layer in layers:
+                layer.momentum = batches / (batches + 1)
+            model(to_model_input(faces[start : start + batch_size]), training=True)
+            batches += 1
+    finally:
+        for layer, momentum in zip(layers, saved_momentum):
+            layer.momentum = momentum
+    return batches
