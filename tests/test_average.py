@@ -4,12 +4,14 @@ statistics, and a run that averages across a ``--resume``."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from clitools import assert_one_line_error, fer_edge
+from clitools import QUIET_TF, assert_one_line_error, fer_edge
 
 from fer_edge.train.average import WeightAverage, recompute_batch_norm
 
@@ -85,6 +87,13 @@ def test_a_run_averages_its_epochs_across_a_resume_and_keeps_what_scores_better(
     best.load_weights(checkpoints / "best.weights.h5")
     expected = after.mean[kernel] if record["chosen"] else keras.ops.convert_to_numpy(best.weights[kernel])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(exported.weights[kernel]), expected, rtol=1e-5, atol=1e-6)
+
+    # A run's average so far can be exported to judge it while it trains.
+    subprocess.run([sys.executable, "-m", "fer_edge.train.average", out], check=True, capture_output=True, env=QUIET_TF)
+    running = keras.models.load_model(out / "average.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(running.weights[kernel]), after.mean[kernel], rtol=1e-5, atol=1e-6)
+    elsewhere = subprocess.run([sys.executable, "-m", "fer_edge.train.average", tmp_path], capture_output=True, text=True, env=QUIET_TF)
+    assert_one_line_error(elsewhere, str(tmp_path), "not a fer-edge train run folder")
 
     # An average is no single epoch's restart point: --restore-from refuses it, with one line.
     run["weight_average"]["chosen"] = True

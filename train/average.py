@@ -17,12 +17,16 @@ Two details make it work:
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from fer_edge.contract import to_model_input
+from fer_edge.errors import FerEdgeError
 
 #: Name of the file that holds the running mean after a given epoch.
 AVERAGE_FILE = "average-epoch{epoch:03d}.npz"
@@ -110,3 +114,60 @@ def recompute_batch_norm(model, faces: np.ndarray, *, seed: int, batch_size: int
         for layer, momentum in zip(layers, saved_momentum):
             layer.momentum = momentum
     return batches
+
+
+def averaged_model(arch: str, average: WeightAverage, train_faces: np.ndarray, *, seed: int):
+    """A float32 ``arch`` model holding the average, its batch-norm statistics recomputed on ``train_faces``."""
+    import keras
+
+    from fer_edge.train.architectures import get_architecture
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = get_architecture(arch).build()
+    model.set_weights([np.asarray(w, dtype=v.dtype) for w, v in zip(average.mean, model.weights)])
+    recompute_batch_norm(model, train_faces, seed=seed)
+    return model
+
+
+def export_running_average(run: Path) -> Path:
+    """Write ``RUN/average.keras``: the average of a run in progress, after its last checkpoint.
+
+    So a long averaging run can be judged while it trains (``fer-edge eval RUN/average.keras
+    --split val``; the run.json beside it names the validation split) and stopped with
+    ``--resume --epochs N`` once the average stops gaining.
+    """
+    from fer_edge.dataset import load_split
+    from fer_edge.splits import training_indices
+    from fer_edge.train.trainer import TrainConfig
+
+    try:
+        config = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["config"])
+        epoch = int(json.loads((run / "checkpoints" / "state.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FerEdgeError(f"{run}: not a fer-edge train run folder with a checkpoint ({exc})") from None
+    average = WeightAverage.load(run / "checkpoints", config.recipe.average_from, epoch)
+    if not config.recipe.average_from or not average.count:
+        raise FerEdgeError(f"{run}: holds no weight average after epoch {epoch} (--average-from {config.recipe.average_from})")
+    full = load_split(config.data, "train")
+    train_idx, _ = training_indices(full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class)
+    model = averaged_model(config.arch, average, full.images[train_idx], seed=config.seed)
+    tmp, path = run / "average.tmp.keras", run / "average.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    print(f"{path}: the mean of epochs {average.start_epoch}-{average.start_epoch + average.count - 1}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m fer_edge.train.average", description=export_running_average.__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a run folder of fer-edge train --average-from")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        export_running_average(args.run)
+    except FerEdgeError as exc:  # one line, as the fer-edge command prints it
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

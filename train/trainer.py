@@ -38,7 +38,7 @@ from fer_edge.evaluate import evaluate_predictions
 from fer_edge.files import write_json
 from fer_edge.metrics import EvalReport
 from fer_edge.train.architectures import OPTIMIZERS, SCHEDULES, Recipe, get_architecture
-from fer_edge.train.average import WeightAverage, recompute_batch_norm
+from fer_edge.train.average import WeightAverage, averaged_model
 from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_option, check_strategy, resolve_precision, strategy_scope, versions
 from fer_edge.train.distill import distillation_targets, mix_targets, teacher_probs, teacher_record, view_labeller
 from fer_edge.train.restore import init_record, load_weights_from
@@ -491,9 +491,7 @@ def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train
     """
     import keras
 
-    model = get_architecture(config.arch).build()
-    model.set_weights([np.asarray(w, dtype=v.dtype) for w, v in zip(average.mean, model.weights)])
-    batches = recompute_batch_norm(model, train_faces, seed=config.seed)
+    model = averaged_model(config.arch, average, train_faces, seed=config.seed)
     monitor = config.recipe.monitor
     scores = {"average": validation_scores(model, config.recipe, validation), "best_epoch": validation_scores(best_model, config.recipe, validation)}
     average_score, best_score = scores["average"][monitor], scores["best_epoch"][monitor]
@@ -505,7 +503,7 @@ def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train
     )
     record = {
         "epochs": [average.start_epoch, last],
-        "batch_norm": f"statistics recomputed over the {len(train_faces)} training faces ({batches} batches, keras {keras.__version__})",
+        "batch_norm": f"statistics recomputed over the {len(train_faces)} training faces (keras {keras.__version__})",
         "validation": {name: {k: round(v, 4) for k, v in value.items()} for name, value in scores.items()},
         "chosen": chosen,
     }
