@@ -34,8 +34,12 @@ def _pyplot():
     return plt
 
 
-def plot_history(history_csv: Path, png: Path, title: str = "") -> None:
-    """Loss and accuracy per epoch, training against validation, from Keras' CSV log."""
+def plot_history(history_csv: Path, png: Path, title: str = "", average: dict[str, float] | None = None) -> None:
+    """Loss and accuracy per epoch, training against validation, from Keras' CSV log.
+
+    ``average`` (``val_loss``, ``val_accuracy`` of a run's weight average) is drawn as a level
+    line, so the average can be read against the epochs it was made of.
+    """
     with open(history_csv, newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
@@ -47,6 +51,8 @@ def plot_history(history_csv: Path, png: Path, title: str = "") -> None:
         ax.plot(epochs, [float(r[key]) for r in rows], label=f"train {key}")
         if f"val_{key}" in rows[0]:
             ax.plot(epochs, [float(r[f"val_{key}"]) for r in rows], label=f"validation {key}")
+        if average and f"val_{key}" in average:
+            ax.axhline(average[f"val_{key}"], color="black", ls="--", lw=1, label=f"weight average, validation {key}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

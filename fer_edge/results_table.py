@@ -82,7 +82,7 @@ def _training_summary(card: dict) -> str:
     planned = training.get("schedule_epochs") or recipe.get("epochs", "?")
     parts = []
     average = training.get("weight_average") or {}
-    if epochs and average.get("chosen"):
+    if epochs and average:
         first, last = average["epochs"]
         parts.append(f"{epochs} of {planned} epochs, weights averaged over {first}-{last}")
     elif epochs:

@@ -113,7 +113,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     run, epoch, log = restorable_record(model_path)
     if (out / "checkpoints" / "last.keras").exists():
         raise FerEdgeError(f"{out}: already holds a run; continue it with --resume, or choose another --out")
-    if (run.get("weight_average") or {}).get("chosen"):
+    if run.get("weight_average"):
         first, last = run["weight_average"]["epochs"]
         raise FerEdgeError(
             f"{model_path}: its weights are the average of epochs {first}-{last}, not one epoch's restart point; "

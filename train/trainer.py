@@ -7,7 +7,7 @@ run started with (``run.json``).
 
 An output folder ends up with:
   model.keras      the best epoch's weights (by the recipe's monitor on the validation split), or
-                   with --average-from their running mean where that scores better (train/average.py), float32
+                   with --average-from the weight average (train/average.py), float32
   history.csv      one row per epoch (Keras CSVLogger), the training log
   curves.png       loss and accuracy, training vs validation
   metrics.json     the report of model.keras on the test split (see fer-edge eval), where
@@ -473,41 +473,48 @@ def load_test_split(data: str) -> Dataset | None:
 
 
 def validation_scores(model, recipe: Recipe, validation: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
-    """``val_loss`` and ``val_accuracy`` of a float32 model, as training computes them (no mirror images)."""
+    """``val_loss`` and ``val_accuracy`` of a float32 model as training computes them, and the
+    accuracy with each face averaged with its mirror image, as the shipped models run."""
     import keras
 
+    from fer_edge.evaluate import keras_probs
+
     images, labels = validation
-    probs = model.predict(to_model_input(images), batch_size=512, verbose=0)
+    probs = keras_probs(model, images, batch_size=512)
     onehot = keras.utils.to_categorical(labels, NUM_CLASSES)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)(onehot, probs)
-    return {"val_loss": float(keras.ops.convert_to_numpy(loss)), "val_accuracy": float((probs.argmax(axis=1) == labels).mean())}
+    flipped = keras_probs(model, images, test_time_flip=True, batch_size=512)
+    return {
+        "val_loss": float(keras.ops.convert_to_numpy(loss)),
+        "val_accuracy": float((probs.argmax(axis=1) == labels).mean()),
+        "val_accuracy_with_flip": float((flipped.argmax(axis=1) == labels).mean()),
+    }
 
 
-def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train_faces: np.ndarray, validation) -> tuple[object | None, dict]:
-    """The averaged model if it beats the best epoch on the validation monitor (else ``None``), and run.json's record.
+def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train_faces: np.ndarray, validation) -> tuple[object, dict]:
+    """The averaged model, which a run with ``--average-from`` exports, and run.json's record of it.
 
-    Both are scored here the same way (float32, no mirror images), so neither gains from the
-    bfloat16 rounding of the scores logged during training.
+    As in the method (and PyTorch's ``torch.optim.swa_utils``), the average is the run's result.
+    The best single epoch is scored beside it, the same way (float32, with and without mirror
+    images), and recorded, so whether the average is worth shipping stays a decision made on
+    validation, in the open; its weights stay in ``checkpoints/best.weights.h5``.
     """
     import keras
 
     model = averaged_model(config.arch, average, train_faces, seed=config.seed)
-    monitor = config.recipe.monitor
     scores = {"average": validation_scores(model, config.recipe, validation), "best_epoch": validation_scores(best_model, config.recipe, validation)}
-    average_score, best_score = scores["average"][monitor], scores["best_epoch"][monitor]
-    chosen = average_score > best_score if "acc" in monitor else average_score < best_score  # a tie keeps the best epoch
     last = average.start_epoch + average.count - 1
-    print(
-        f"weight average of epochs {average.start_epoch}-{last}: {monitor} {scores['average'][monitor]:.4f}, "
-        f"best epoch {scores['best_epoch'][monitor]:.4f}: model.keras is the {'average' if chosen else 'best epoch'}"
-    )
+
+    def summary(name: str) -> str:
+        return f"validation accuracy {scores[name]['val_accuracy']:.2%}, with flip {scores[name]['val_accuracy_with_flip']:.2%}, loss {scores[name]['val_loss']:.4f}"
+
+    print(f"model.keras: the weight average of epochs {average.start_epoch}-{last} ({summary('average')}); best single epoch: {summary('best_epoch')}")
     record = {
         "epochs": [average.start_epoch, last],
         "batch_norm": f"statistics recomputed over the {len(train_faces)} training faces (keras {keras.__version__})",
         "validation": {name: {k: round(v, 4) for k, v in value.items()} for name, value in scores.items()},
-        "chosen": chosen,
     }
-    return (model if chosen else None), record
+    return model, record
 
 
 def finish_run(
@@ -518,8 +525,8 @@ def finish_run(
     train_faces: np.ndarray | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainResult:
-    """Export the best weights (or their average, where it scores better on validation) as a
-    float32 model.keras, and report it on the test split (if the data has one)."""
+    """Export the best epoch's weights (with ``--average-from``: the weight average) as a float32
+    model.keras, and report it on the test split (if the data has one)."""
     import keras
 
     from fer_edge.plots import plot_confusion, plot_history
@@ -530,13 +537,15 @@ def finish_run(
     model.load_weights(out / "checkpoints" / "best.weights.h5")
     averaged = None
     if average is not None and average.count:
-        averaged_model, averaged = weigh_average(config, model, average, train_faces, validation)
-        model = averaged_model or model
+        model, averaged = weigh_average(config, model, average, train_faces, validation)
     tmp = out / "model.tmp.keras"
     model.save(tmp)
     os.replace(tmp, out / "model.keras")
 
-    plot_history(out / "history.csv", out / "curves.png", title=f"{config.arch} (seed {config.seed})")
+    plot_history(
+        out / "history.csv", out / "curves.png", title=f"{config.arch} (seed {config.seed})",
+        average=averaged["validation"]["average"] if averaged else None,
+    )  # fmt: skip
     report = None
     if test is not None:
         probs = model.predict(to_model_input(test.images), batch_size=512, verbose=0)
