@@ -90,6 +90,12 @@ def _training_summary(card: dict) -> str:
     time_spent = training_time(training)
     if time_spent:
         parts.append(time_spent)
+    started = training.get("init_from") or {}
+    if started.get("training"):  # a further cycle: the run its weights came from counts too
+        before = started["training"]
+        length = before.get("schedule_epochs") or before.get("config", {}).get("recipe", {}).get("epochs", "?")
+        before_time = training_time(before)
+        parts.append(f"from epoch {started.get('epoch', '?')} of a {length}-epoch run" + (f" ({before_time})" if before_time else ""))
     distillation = training.get("distillation") or {}
     if distillation.get("teachers"):
         on_views = " on each augmented view" if distillation.get("views") == "augmented" else ""

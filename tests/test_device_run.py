@@ -279,7 +279,10 @@ def test_bad_output_paths_are_refused_before_anything_runs(placed_video, edge_in
 def test_ctrl_c_or_systemctl_stop_ends_the_run_with_its_summary(placed_video, edge_int8_model, signum):
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
+        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        # A shell starts background jobs (nohup pytest &) with SIGINT ignored, and Python then
+        # leaves Ctrl-C ignored: give the run the disposition a terminal or systemd gives it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = process.stdout.readline()  # the run is in its loop once the first JSON line is out
     process.send_signal(signum)

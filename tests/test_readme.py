@@ -6,7 +6,7 @@ import json
 
 from clitools import REPO_ROOT
 
-from fer_edge.results_table import BEGIN, END, render, training_time
+from fer_edge.results_table import BEGIN, END, _training_summary, render, training_time
 
 
 def test_results_table_matches_the_sidecars() -> None:
@@ -18,12 +18,14 @@ def test_results_table_matches_the_sidecars() -> None:
 
 
 def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
-    """The shipped edge run was stopped with `--resume --epochs 116` inside a 120-epoch cosine
-    schedule; the table must say how far the schedule got, not "116 of 116"."""
+    """A run stopped with `--resume --epochs 116` inside a 120-epoch cosine schedule: the table
+    must say how far the schedule got, not "116 of 116". The shipped edge row says it of its run."""
+    stopped = {"epochs_run": 116, "best_epoch": 103, "schedule_epochs": 120, "config": {"recipe": {"epochs": 116}}}
+    assert _training_summary({"training": stopped}) == "116 of 120 epochs, best 103"
     training = json.loads((REPO_ROOT / "models" / "edge" / "edge.json").read_text())["training"]
-    planned, run = training["schedule_epochs"], training["epochs_run"]
     row = next(line for line in render(REPO_ROOT / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
-    assert f"{run} of {planned} epochs, best {training['best_epoch']}" in row
+    assert f"| {_training_summary({'training': training})} |" in row
+    assert f"{training['epochs_run']} of {training['schedule_epochs']} epochs" in row
 
 
 def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> None:
