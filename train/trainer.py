@@ -456,7 +456,8 @@ def train(
             epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
         )  # fmt: skip
 
-    return finish_run(config, state, test, average, full.images[train_idx], (full.images[val_idx], full.labels[val_idx]))
+    train_faces = full.images[train_idx] if average is not None else None  # the average's batch-norm pass
+    return finish_run(config, state, test, average, train_faces, (full.images[val_idx], full.labels[val_idx]))
 
 
 def load_test_split(data: str) -> Dataset | None:
@@ -491,7 +492,7 @@ def validation_scores(model, recipe: Recipe, validation: tuple[np.ndarray, np.nd
     }
 
 
-def weigh_average(config: TrainConfig, best_model, average: WeightAverage, train_faces: np.ndarray, validation) -> tuple[object, dict]:
+def score_average(config: TrainConfig, best_model, average: WeightAverage, train_faces: np.ndarray, validation) -> tuple[object, dict]:
     """The averaged model, which a run with ``--average-from`` exports, and run.json's record of it.
 
     As in the method (and PyTorch's ``torch.optim.swa_utils``), the average is the run's result.
@@ -537,7 +538,7 @@ def finish_run(
     model.load_weights(out / "checkpoints" / "best.weights.h5")
     averaged = None
     if average is not None and average.count:
-        model, averaged = weigh_average(config, model, average, train_faces, validation)
+        model, averaged = score_average(config, model, average, train_faces, validation)
     tmp = out / "model.tmp.keras"
     model.save(tmp)
     os.replace(tmp, out / "model.keras")
