@@ -55,6 +55,24 @@ def test_batch_norm_statistics_become_their_mean_over_the_faces(train_split) -> 
     assert variance == pytest.approx(pixels.var(axis=1).mean(), rel=1e-3)
 
 
+def test_the_averaged_edge_model_holds_the_mean_weights_and_fresh_batch_norm_statistics(train_split) -> None:
+    import keras
+
+    from fer_edge.train.architectures import get_architecture
+    from fer_edge.train.average import averaged_model
+
+    weights = [keras.ops.convert_to_numpy(w) for w in get_architecture("edge").build().weights]
+    average = WeightAverage(start_epoch=1, mean=weights, count=1)
+    model = averaged_model("edge", average, train_split.images[:512], seed=0)
+    for variable, mean in zip(model.weights, average.mean):
+        got = keras.ops.convert_to_numpy(variable)
+        if variable.path.endswith(("moving_mean", "moving_variance")):
+            assert not np.allclose(got, mean), f"{variable.path}: recomputed on the faces, not kept from the average"
+        else:
+            np.testing.assert_array_equal(got, mean, err_msg=variable.path)
+    assert model.dtype_policy.name == "float32"
+
+
 @pytest.mark.slow
 def test_a_run_averages_its_epochs_across_a_resume_and_exports_the_average(fer2013_dir: Path, tmp_path: Path) -> None:
     import keras
