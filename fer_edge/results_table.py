@@ -72,7 +72,7 @@ def training_time(training: dict) -> str:
     return " + ".join(f"{_duration(seconds)} {machine}" for machine, seconds in spent.items() if seconds > 0)
 
 
-def _training_summary(card: dict) -> str:
+def training_summary(card: dict) -> str:
     training = card.get("training", {})
     recipe = training.get("config", {}).get("recipe", {})
     epochs = training.get("epochs_run")
@@ -116,7 +116,7 @@ def render(models_dir: Path) -> str:
         flip = " + test-time flip" if card.get("test_time_flip") else ""
         lines.append(
             f"| {_label(sidecar, card, models_dir)} | {card.get('format', '')} {fmt if fmt != card.get('format') else ''}".rstrip()
-            + f"{flip} | {_pct(test['accuracy'])} | {_pct(test['macro_f1'])} | {_pct(test['weighted_f1'])} | {_size(card)} | {_training_summary(card)} |"
+            + f"{flip} | {_pct(test['accuracy'])} | {_pct(test['macro_f1'])} | {_pct(test['weighted_f1'])} | {_size(card)} | {training_summary(card)} |"
         )
     for sidecar, card in cards:
         test = card["metrics"]["test"]

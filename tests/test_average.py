@@ -123,12 +123,12 @@ def test_a_run_averages_its_epochs_across_a_resume_and_exports_the_average(fer20
 
 
 def test_the_results_table_says_when_a_model_is_an_average_and_what_it_started_from() -> None:
-    from fer_edge.results_table import _training_summary
+    from fer_edge.results_table import training_summary
 
     training = {"epochs_run": 40, "best_epoch": 12, "config": {"recipe": {"epochs": 40}}}
-    assert _training_summary({"training": training}).startswith("40 of 40 epochs, best 12")
+    assert training_summary({"training": training}).startswith("40 of 40 epochs, best 12")
     averaged = {**training, "weight_average": {"epochs": [1, 40]}}
-    assert _training_summary({"training": averaged}).startswith("40 of 40 epochs, weights averaged over 1-40")
+    assert training_summary({"training": averaged}).startswith("40 of 40 epochs, weights averaged over 1-40")
     first_run = {"schedule_epochs": 240, "train_seconds": 422.0, "versions": {"keras_backend": "jax", "gpus": "1"}}
     further = {**averaged, "train_seconds": 3600.0, "versions": {"keras_backend": "tensorflow"}, "init_from": {"epoch": 180, "training": first_run}}
-    assert _training_summary({"training": further}) == "40 of 40 epochs, weights averaged over 1-40, 1.0 h CPU, from epoch 180 of a 240-epoch run (7 min GPU)"
+    assert training_summary({"training": further}) == "40 of 40 epochs, weights averaged over 1-40, 1.0 h CPU, from epoch 180 of a 240-epoch run (7 min GPU)"

@@ -187,10 +187,10 @@ def test_a_teacher_computes_at_the_runs_precision_with_its_own_weights(test_spli
 
 
 def test_the_results_table_says_what_a_model_was_distilled_from() -> None:
-    from fer_edge.results_table import _training_summary
+    from fer_edge.results_table import training_summary
 
     training = {"config": {"recipe": {"epochs": 40}}, "epochs_run": 40, "best_epoch": 37,
                 "distillation": {"teachers": [{"arch": "wide"}, {"arch": "edge"}]}}  # fmt: skip
-    assert _training_summary({"training": training}) == "40 of 40 epochs, best 37, distilled from wide + edge"
+    assert training_summary({"training": training}) == "40 of 40 epochs, best 37, distilled from wide + edge"
     training["distillation"]["views"] = "augmented"
-    assert _training_summary({"training": training}).endswith("distilled from wide + edge on each augmented view")
+    assert training_summary({"training": training}).endswith("distilled from wide + edge on each augmented view")

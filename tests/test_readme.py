@@ -6,7 +6,7 @@ import json
 
 from clitools import REPO_ROOT
 
-from fer_edge.results_table import BEGIN, END, _training_summary, render, training_time
+from fer_edge.results_table import BEGIN, END, training_summary, render, training_time
 
 
 def test_results_table_matches_the_sidecars() -> None:
@@ -21,10 +21,10 @@ def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
     """A run stopped with `--resume --epochs 116` inside a 120-epoch cosine schedule: the table
     must say how far the schedule got, not "116 of 116". The shipped edge row says it of its run."""
     stopped = {"epochs_run": 116, "best_epoch": 103, "schedule_epochs": 120, "config": {"recipe": {"epochs": 116}}}
-    assert _training_summary({"training": stopped}) == "116 of 120 epochs, best 103"
+    assert training_summary({"training": stopped}) == "116 of 120 epochs, best 103"
     training = json.loads((REPO_ROOT / "models" / "edge" / "edge.json").read_text())["training"]
     row = next(line for line in render(REPO_ROOT / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
-    assert f"| {_training_summary({'training': training})} |" in row
+    assert f"| {training_summary({'training': training})} |" in row
     assert f"{training['epochs_run']} of {training['schedule_epochs']} epochs" in row
 
 
