@@ -13,10 +13,10 @@ in a throwaway venv outside the repository: ``fer`` itself with --no-deps, plus 
 TFLite path imports (tensorflow, opencv-contrib-python, requests, pillow, setuptools for
 pkg_resources). MTCNN, video-file and plotting extras are not installed and not used.
 
-Run it with the TF-free device venv's Python to time the Pi setup (tflite_runtime), e.g.
-    ~/.cache/fer-edge/device-venv-*/bin/python benchmarks/bench_runtime.py
-or with .venv/bin/python (then fer-edge uses ai_edge_litert, which the train extra installs; the backend
-is printed).
+Run it with the Python of a venv made as the README tells Pi users (the tests keep one per
+Raspberry Pi OS release), e.g.
+    ~/.cache/fer-edge/device-trixie-venv-*/bin/python benchmarks/bench_runtime.py
+The interpreter fer-edge uses is printed in each row.
 A smoke run: ``--frames 20 --skip-fer``.
 """
 
@@ -40,15 +40,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated")
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer_edge.contract import CLASS_NAMES, Dataset  # noqa: E402
+from fer_edge.contract import Dataset  # noqa: E402
 from fer_edge.dataset import cache_dir, default_data_dir, load_split  # noqa: E402
 from fer_edge.device.classifier import TFLiteClassifier  # noqa: E402
 from fer_edge.device.detector import DETECTORS  # noqa: E402
 from fer_edge.device.runner import default_model_path, run  # noqa: E402
-from fer_edge.device.smoothing import box_iou  # noqa: E402
+from fer_edge.placed_faces import PlacedVideo, build_video, score_run  # noqa: E402
 
 FER_VERSION = "25.10.3"
 #: fer's Haar + TFLite path imports these (its full requirements add torch, moviepy, pandas).
@@ -69,40 +68,11 @@ def per_face_latency(model: Path, faces: np.ndarray, threads: int, repeats: int)
     return statistics.median(times), float(np.percentile(times, 90))
 
 
-def build_video(path: Path, data: Dataset, frames: int, seed: int = 0) -> list[dict]:
-    """One test face per frame, 120-200 px, pasted with its edges repeated (context for Haar)."""
-    rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15.0, (640, 480))
-    truth = []
-    for index in rng.choice(len(data), frames, replace=False):
-        frame = np.clip(rng.normal(110, 6, (480, 640, 3)), 0, 255).astype(np.uint8)
-        size = int(rng.integers(120, 201))
-        pad = size // 6
-        x = int(rng.integers(pad + 10, 640 - size - pad - 10))
-        y = int(rng.integers(pad + 10, 480 - size - pad - 10))
-        big = cv2.resize(data.images[index], (size, size), interpolation=cv2.INTER_CUBIC)
-        big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        frame[y - pad : y + size + pad, x - pad : x + size + pad] = big[..., np.newaxis]
-        writer.write(frame)
-        truth.append({"box": [x, y, size, size], "label": int(data.labels[index])})
-    writer.release()
-    return truth
-
-
-def score(truth: list[dict], predicted: list[list[dict]]) -> dict:
+def score(video: PlacedVideo, data: Dataset, predicted: list[list[dict]]) -> dict:
     """Found rate (IoU >= 0.5), accuracy over all placed faces, and over the found ones."""
-    found = right = spurious = 0
-    for placed, faces in zip(truth, predicted):
-        boxes = np.array([f["box"] for f in faces]).reshape(-1, 4)
-        if len(boxes) == 0:
-            continue
-        iou = box_iou(np.array([placed["box"]]), boxes)[0]
-        spurious += int((iou < 0.3).sum())
-        if iou.max() >= 0.5:
-            found += 1
-            right += CLASS_NAMES.index(faces[int(iou.argmax())]["emotion"]) == placed["label"]
-    n = len(truth)
-    return {"found": found / n, "accuracy": right / n, "accuracy_found": right / max(found, 1), "spurious": spurious}
+    scored = score_run(video, predicted)
+    right = sum(label == data.labels[index] for label, index in zip(scored.labels, scored.indices))
+    return {"found": scored.found_rate, "accuracy": right / scored.placed, "accuracy_found": right / max(scored.found, 1), "spurious": scored.false_boxes}
 
 
 def run_fer_edge(
@@ -207,7 +177,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fer-edge-bench-") as tmp:
         workdir = Path(tmp)
         video = workdir / "faces.mp4"
-        truth = build_video(video, data, args.frames, seed=args.video_seed)
+        placed = build_video(video, data, args.frames, seed=args.video_seed, pair_every=0, fps=15.0)
         print(f"\nend to end on a {args.frames}-frame 640x480 video, one FER2013 test face per frame (120-200 px, seed {args.video_seed}),")
         print(f"best of {args.rounds} interleaved rounds (the machine may be shared):")
         python, fer_note = None, ""
@@ -233,7 +203,7 @@ def main() -> None:
                 name = f"fer-edge run ({detector}, {ours['backend']}, {how}, {ours['threads']} thread{'s' if ours['threads'] > 1 else ''}{mode})"
                 stages = ", ".join(f"{k} {v:.1f}" for k, v in ours["ms"].items())
                 if ours["fps"] > best.get(name, (0.0,))[0]:
-                    best[name] = (ours["fps"], score(truth, ours["faces"]), stages)
+                    best[name] = (ours["fps"], score(placed, data, ours["faces"]), stages)
             if python is not None:
                 try:
                     theirs = run_fer(python, video)
@@ -242,7 +212,7 @@ def main() -> None:
                     continue
                 name = f"fer {theirs['version']} (Haar + TFLite mini-Xception)"
                 if theirs["fps"] > best.get(name, (0.0,))[0]:
-                    best[name] = (theirs["fps"], score(truth, theirs["faces"]), "")
+                    best[name] = (theirs["fps"], score(placed, data, theirs["faces"]), "")
         fer_fps = next((fps for name, (fps, _, _) in best.items() if name.startswith("fer ")), None)
         print(f"  {'pipeline':<76}{'FPS':>7}{'x fer':>7}{'found':>8}{'acc':>7}{'acc|found':>11}{'spurious':>10}")
         for name, (fps, s, _) in best.items():

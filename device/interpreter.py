@@ -1,7 +1,8 @@
 """Pick a TFLite interpreter without pulling in TensorFlow unless nothing else is there.
 
-Order: ``tflite_runtime`` (the Pi's light wheel), ``ai_edge_litert`` (its successor), and only
-then TensorFlow's own ``tf.lite.Interpreter`` (deprecated, and heavy) as a last resort.
+Order: ``ai_edge_litert`` (what the ``device`` extra installs: maintained, NumPy 1 or 2, fast
+int8 kernels), ``tflite_runtime`` (its predecessor, for a setup that has only that), and only then
+TensorFlow's own ``tf.lite.Interpreter`` (deprecated, and heavy) as a last resort.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from fer_edge.errors import FerEdgeError, first_line
 
 #: Modules tried in order, with the attribute path of their Interpreter class.
 BACKENDS: tuple[tuple[str, str], ...] = (
-    ("tflite_runtime.interpreter", "Interpreter"),
     ("ai_edge_litert.interpreter", "Interpreter"),
+    ("tflite_runtime.interpreter", "Interpreter"),
     ("tensorflow", "lite.Interpreter"),
 )
 
@@ -37,6 +38,16 @@ def interpreter_class() -> tuple[type, str]:
         "no TFLite interpreter found (tried " + ", ".join(failures) + "); "
         "install one: pip install 'fer-edge[device]'"
     )
+
+
+def backend_version(backend: str) -> str:
+    """The installed version of an interpreter package (``ai_edge_litert`` -> its wheel's version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(backend.replace("_", "-"))
+    except PackageNotFoundError:
+        return "unknown version"
 
 
 def make_interpreter(model_path: str | os.PathLike[str], num_threads: int | None = None):

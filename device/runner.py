@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import make_detector
+from fer_edge.device.interpreter import backend_version
 from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
@@ -27,8 +28,8 @@ from fer_edge.device.smoothing import FaceSmoother
 from fer_edge.device.sources import Frame, FrameSource, open_source
 from fer_edge.errors import FerEdgeError
 
-#: The shipped int8 model, relative to the repository (or the current folder).
-DEFAULT_MODEL = Path("models") / "edge" / "edge-int8.tflite"
+#: The shipped int8 model, inside the ``fer_edge.models`` package data (``models/`` in a clone).
+DEFAULT_MODEL = Path("edge") / "edge-int8.tflite"
 #: How long a live source may deliver nothing before the run ends.
 RETRY_SECONDS = 10.0
 RETRY_PAUSE_S = 0.1
@@ -37,16 +38,18 @@ REOPEN_EVERY = 20
 
 
 def default_model_path() -> Path:
-    """The shipped model: in the repository that holds the installed package, else in the current folder."""
+    """The shipped model: package data of an installed fer-edge (``fer_edge/models/``), else
+    ``models/`` of the clone an editable install runs from."""
     import fer_edge
 
-    repo = Path(fer_edge.__file__).resolve().parents[1]
-    for base in (repo, Path.cwd()):
-        if (base / DEFAULT_MODEL).is_file():
-            return base / DEFAULT_MODEL
+    package = Path(fer_edge.__file__).resolve().parent
+    folders = (package / "models", package.parent / "models")
+    for folder in folders:
+        if (folder / DEFAULT_MODEL).is_file():
+            return folder / DEFAULT_MODEL
     raise FerEdgeError(
-        f"no --model given and the shipped model {DEFAULT_MODEL} is in neither {repo} nor {Path.cwd()}; "
-        "pass --model FILE.tflite (with its .json sidecar)"
+        f"no --model given and the shipped model {DEFAULT_MODEL} is in neither {folders[0]} nor {folders[1]}; "
+        "reinstall fer-edge, or pass --model FILE.tflite (with its .json sidecar)"
     )
 
 
@@ -199,7 +202,7 @@ def run(
     pipeline = FacePipeline(classifier, face_detector, FaceSmoother() if smooth else None)
     if verbose:
         log(
-            f"interpreter: {classifier.backend} ({threads} thread(s)); OpenCV: {cv2_threads} thread(s)"
+            f"interpreter: {classifier.backend} {backend_version(classifier.backend)} ({threads} thread(s)); OpenCV: {cv2_threads} thread(s)"
             f"{', overlapping classification (next frame detected meanwhile)' if overlap else ''}; model {model_path} "
             f"[input {classifier.input_dtype.name}, scale {classifier.input_scale:g}, zero point {classifier.input_zero_point:g}"
             f"{', test-time flip' if classifier.test_time_flip else ''}]"

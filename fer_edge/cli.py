@@ -157,6 +157,7 @@ def evaluate_command(
     split: str = typer.Option("test", "--split", help="Folder: train or test. CSV: train (Training), test (PublicTest), private (PrivateTest). Either: val, the part of train/ the model's training run held out (from its sidecar or run.json) - choose settings there, not on test."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON to this file ('-' for stdout)."),
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the confusion matrix into this PNG."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", metavar="FILE.csv", help="Also write each face's true and predicted class and probabilities, one CSV row per face in the split's order."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says (off without one)", help="Average each face with its mirror image."),
 ) -> None:
     """Evaluate a model: per-class precision, recall, F1, accuracy, macro and weighted averages."""
@@ -171,7 +172,9 @@ def evaluate_command(
             raise FerEdgeError(f"--confusion {confusion}: must end in .png")
         check_output_path("--confusion", confusion)
         require_matplotlib("--confusion")
-    report = evaluate(model, data, split, test_time_flip=test_time_flip)
+    if predictions is not None:
+        check_output_path("--predictions", predictions)
+    report = evaluate(model, data, split, test_time_flip=test_time_flip, predictions_out=predictions)
     if to_stdout:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -188,7 +191,7 @@ def evaluate_command(
 @app.command("run")
 def run_command(
     camera: str = typer.Option("auto", "--camera", metavar="SOURCE", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
-    model: Optional[Path] = typer.Option(None, "--model", show_default="models/edge/edge-int8.tflite, the shipped model", help="An int8 .tflite model; its .json sidecar (written by fer-edge convert) must sit beside it."),
+    model: Optional[Path] = typer.Option(None, "--model", show_default="the shipped edge-int8.tflite, installed with fer-edge", help="An int8 .tflite model; its .json sidecar (written by fer-edge convert) must sit beside it."),
     display: bool = typer.Option(True, "--display/--no-display", help="Show a window with boxes and labels where a display exists; --no-display for a headless Pi."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE|-", help="Write one JSON line per frame to FILE ('-' for stdout)."),
     append: bool = typer.Option(False, "--append", help="Add to an existing --json FILE instead of replacing it (a service that restarts keeps its earlier lines)."),

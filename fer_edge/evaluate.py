@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.contract import Dataset, to_model_input
+from fer_edge.contract import CLASS_NAMES, Dataset, to_model_input
 from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError, first_line
+from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
 from fer_edge.sidecar import read_sidecar, training_provenance
 from fer_edge.splits import validation_split
@@ -96,13 +97,30 @@ def evaluate_predictions(probs: np.ndarray, data: Dataset, model: str = "") -> E
     return report_from_predictions(data.labels, probs.argmax(axis=1), model=model, data=f"{data.source} [{data.split}]")
 
 
+def predictions_csv(probs: np.ndarray, data: Dataset) -> str:
+    """One row per face, in the split's order (sorted file names, or CSV rows): its index, true and
+    predicted class, and the probabilities, so two runs (say x86_64 and arm64) can be compared face by face."""
+    header = ",".join(["index", "true", "predicted", *(f"p_{name}" for name in CLASS_NAMES)])
+    rows = [
+        ",".join([str(i), CLASS_NAMES[int(label)], CLASS_NAMES[int(p.argmax())], *(f"{v:.6f}" for v in p)])
+        for i, (label, p) in enumerate(zip(data.labels, probs))
+    ]
+    return "\n".join([header, *rows]) + "\n"
+
+
 def evaluate(
     model_path: str | os.PathLike[str],
     data: str | os.PathLike[str] | Dataset,
     split: str = "test",
     test_time_flip: bool | None = None,
+    predictions_out: str | os.PathLike[str] | None = None,
 ) -> EvalReport:
-    """Evaluate a saved model on a split (``train``, ``test``, ``private`` or ``val``) of a FER2013 folder root or CSV."""
+    """Evaluate a saved model on a split (``train``, ``test``, ``private`` or ``val``) of a FER2013 folder root or CSV.
+
+    ``predictions_out`` also writes each face's prediction there (:func:`predictions_csv`).
+    """
     dataset = data if isinstance(data, Dataset) else load_eval_split(model_path, data, split)
     probs = predict_probs(model_path, dataset.images, test_time_flip=test_time_flip)
+    if predictions_out is not None:
+        write_atomically(predictions_out, predictions_csv(probs, dataset))
     return evaluate_predictions(probs, dataset, model=str(model_path))

@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: The CLI with the interpreter running the tests (so the device venv tests its own install).
-FER_EDGE = [sys.executable, "-m", "fer_edge.cli"]
+#: The CLI as installed beside the interpreter running the tests, so a device venv tests its own
+#: install. (``python -m`` from the repository root would import the clone's ``fer_edge/`` folder
+#: instead of an installed wheel.)
+CONSOLE_SCRIPT = Path(sys.executable).with_name("fer-edge")
+FER_EDGE = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.is_file() else [sys.executable, "-m", "fer_edge.cli"]
 #: TensorFlow's C++ start-up lines would bury the output a test reads.
 QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -32,3 +35,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert len(errors) == 1, result.stderr
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip a test whose need is unmet, saying why; in CI (CI=true) fail instead, never skip silently."""
+    import pytest
+
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{why} (CI=true: required, not skipped)")
+    pytest.skip(why)

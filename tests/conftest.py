@@ -11,25 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from clitools import REPO_ROOT
+from clitools import REPO_ROOT, require
 
 from fer_edge.contract import Dataset
 from fer_edge.dataset import load_split
-
-
-def _require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{why} (CI=true: required, not skipped)")
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
 def fer2013_dir() -> Path:
     """FER2013 folder root: $FER2013_DIR, else ../shared/fer2013 beside the repository."""
     root = Path(os.environ.get("FER2013_DIR", REPO_ROOT.parent / "shared" / "fer2013"))
-    _require((root / "train").is_dir() and (root / "test").is_dir(), f"FER2013 not found at {root}")
+    require((root / "train").is_dir() and (root / "test").is_dir(), f"FER2013 not found at {root}")
     return root
 
 

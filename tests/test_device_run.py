@@ -10,20 +10,19 @@ import json
 import re
 import signal
 import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from clitools import REPO_ROOT, assert_one_line_error, fer_edge
+from clitools import FER_EDGE, REPO_ROOT, assert_one_line_error, fer_edge
 
-from fer_edge.contract import CLASS_NAMES, Dataset
+from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import DETECTORS, make_detector
 from fer_edge.device.smoothing import box_iou
+from fer_edge.placed_faces import PlacedVideo, build_video, paste_face, score_run
 
 pytestmark = pytest.mark.device
 
@@ -31,53 +30,9 @@ FRAMES = 480  # about 500 found faces: a few points of accuracy are then signal,
 SEED = 4
 
 
-@dataclass
-class PlacedVideo:
-    path: Path
-    boxes: list[list[list[int]]]  # per frame, the x, y, w, h of each face pasted into it
-    indices: list[list[int]]  # per frame, the test/ image of each face
-
-
-def paste_face(frame: np.ndarray, face: np.ndarray, x: int, y: int, size: int) -> None:
-    """Enlarge a 48x48 face to ``size`` and paste it with its edges repeated around it.
-
-    FER2013 crops end at the chin and hairline; the Haar cascade needs a little context beyond
-    them, which the repeated edge (1/6 of the size) gives without inventing content.
-    """
-    big = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
-    pad = size // 6
-    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    frame[y - pad : y + size + pad, x - pad : x + size + pad] = big[..., np.newaxis]
-
-
-def build_video(path: Path, data: Dataset, frames: int = FRAMES, seed: int = SEED) -> PlacedVideo:
-    """One face per frame, two in every fourth frame (left and right halves), 120-200 px, at 10 fps."""
-    rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 480))
-    boxes, indices = [], []
-    for i in range(frames):
-        frame = np.clip(rng.normal(110, 6, (480, 640, 3)), 0, 255).astype(np.uint8)
-        halves = [(0, 640)] if i % 4 else [(0, 320), (320, 640)]
-        frame_boxes, frame_indices = [], []
-        for left, right in halves:
-            size = int(rng.integers(120, 201 if len(halves) == 1 else 161))
-            pad = size // 6
-            x = int(rng.integers(left + pad + 10, right - size - pad - 10))
-            y = int(rng.integers(pad + 10, 480 - size - pad - 10))
-            index = int(rng.integers(len(data)))
-            paste_face(frame, data.images[index], x, y, size)
-            frame_boxes.append([x, y, size, size])
-            frame_indices.append(index)
-        writer.write(frame)
-        boxes.append(frame_boxes)
-        indices.append(frame_indices)
-    writer.release()
-    return PlacedVideo(path, boxes, indices)
-
-
 @pytest.fixture(scope="module")
 def placed_video(tmp_path_factory, test_split) -> PlacedVideo:
-    return build_video(tmp_path_factory.mktemp("video") / "faces.mp4", test_split)
+    return build_video(tmp_path_factory.mktemp("video") / "faces.mp4", test_split, FRAMES, SEED)
 
 
 @pytest.mark.parametrize("detector", DETECTORS)
@@ -95,24 +50,16 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
     flat = [i for frame in placed_video.indices for i in frame]
     direct = dict(zip(flat, TFLiteClassifier(edge_int8_model).predict(test_split.images[flat]).argmax(axis=1)))
 
-    placed = found = agree = right = direct_right = spurious = 0
-    for line, boxes, indices in zip(lines, placed_video.boxes, placed_video.indices):
-        faces = line["faces"]
-        for face in faces:
+    for line in lines:
+        for face in line["faces"]:
             assert set(face) == {"box", "emotion", "score", "probs"} and list(face["probs"]) == list(CLASS_NAMES)
             assert face["emotion"] == max(face["probs"], key=face["probs"].get)
-        detected = np.array([f["box"] for f in faces]).reshape(-1, 4)
-        iou = box_iou(np.array(boxes), detected)
-        spurious += int((iou.max(axis=0, initial=0) < 0.3).sum()) if len(detected) else 0
-        for k, index in enumerate(indices):
-            placed += 1
-            if len(detected) == 0 or iou[k].max() < 0.5:
-                continue
-            label = CLASS_NAMES.index(faces[int(iou[k].argmax())]["emotion"])
-            found += 1
-            agree += label == direct[index]
-            right += label == test_split.labels[index]
-            direct_right += direct[index] == test_split.labels[index]
+    scored = score_run(placed_video, [line["faces"] for line in lines])
+    placed, found, spurious = scored.placed, scored.found, scored.false_boxes
+    hits = [(label, index) for label, index in zip(scored.labels, scored.indices) if label is not None]
+    agree = sum(label == direct[index] for label, index in hits)
+    right = sum(label == test_split.labels[index] for label, index in hits)
+    direct_right = sum(direct[index] == test_split.labels[index] for _, index in hits)
     found_rate, agreement, accuracy, direct_accuracy = found / placed, agree / found, right / found, direct_right / found
     print(
         f"placed {placed}, found {found_rate:.1%}, spurious {spurious}, agree with the model on the dataset crop "
@@ -235,7 +182,7 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(placed_video, edge_int8_mo
     """``fer-edge run ... | head -1``: the closed pipe ends the run with exit 0 and no traceback."""
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *json_args]
     process = subprocess.Popen(
-        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
+        [*FER_EDGE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
     )
     first = process.stdout.readline()
     process.stdout.close()  # what head does after its line
@@ -281,7 +228,7 @@ def test_bad_output_paths_are_refused_before_anything_runs(placed_video, edge_in
 def test_ctrl_c_or_systemctl_stop_ends_the_run_with_its_summary(placed_video, edge_int8_model, signum):
     args = ["run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", "--json", "-"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "fer_edge.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        [*FER_EDGE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
         # A shell starts background jobs (nohup pytest &) with SIGINT ignored, and Python then
         # leaves Ctrl-C ignored: give the run the disposition a terminal or systemd gives it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

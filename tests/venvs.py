@@ -6,7 +6,9 @@ folder outside the repository, and reused while those inputs are unchanged.
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -19,10 +21,10 @@ from clitools import REPO_ROOT
 from fer_edge.dataset import cache_dir
 
 
-def venv_dir(name: str, pip_install: list[str]) -> Path:
+def venv_dir(name: str, pip_install: list[str], python: str | None = None) -> Path:
     """One venv per set of install inputs (pyproject, the pip line, this repo's path, Python)."""
     digest = hashlib.sha256()
-    for part in ((REPO_ROOT / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), sys.version.encode()):
+    for part in ((REPO_ROOT / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), (python or sys.version).encode()):
         digest.update(part)
     return cache_dir() / f"{name}-venv-{digest.hexdigest()[:12]}"
 
@@ -32,8 +34,21 @@ def base_python() -> str:
     return getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
 
 
-def build_venv(venv: Path, pip_install: list[str], *, system_site_packages: bool = False) -> Path:
-    """Make (or reuse) the venv and install ``pip_install`` into it; returns its python."""
+def find_python(version: str) -> str | None:
+    """A CPython ``version`` ("3.13") interpreter: on PATH, else one pyenv installed; None if neither."""
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"), reverse=True)
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def build_venv(venv: Path, pip_install: list[str], *, system_site_packages: bool = False, python: str | None = None) -> Path:
+    """Make (or reuse) the venv with ``python`` (default: the one running the tests) and install
+    ``pip_install`` into it; returns the venv's python."""
     venv_python = venv / "bin" / "python"
     ready = venv / ".fer-edge-ready"
     if ready.is_file() and venv_python.is_file():
@@ -41,7 +56,7 @@ def build_venv(venv: Path, pip_install: list[str], *, system_site_packages: bool
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     steps = [
-        [base_python(), "-m", "venv", *(["--system-site-packages"] if system_site_packages else []), str(venv)],
+        [python or base_python(), "-m", "venv", *(["--system-site-packages"] if system_site_packages else []), str(venv)],
         [str(venv_python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
         [str(venv_python), "-m", "pip", "install", "--quiet", *pip_install],
     ]

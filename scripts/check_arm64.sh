@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Prove the Raspberry Pi install on arm64: an emulated Debian 13 "Trixie" arm64 root (the base of
+# Raspberry Pi OS Trixie, Python 3.13, apt's NumPy 2) gets fer-edge exactly as the README's
+# Trixie section installs it, then runs `fer-edge eval` on test/ and `fer-edge run --json` on a
+# short 640x480 video of placed test faces; scripts/arm64_parity.py compares both with the same
+# commands on this x86_64 machine and fails when they differ.
+#
+#   sudo scripts/check_arm64.sh [--out DIR]      # root: debootstrap, chroot, binfmt
+#
+# Needs: root, apt (Debian/Ubuntu host), network to Debian's archive and the package index.
+# The arm64 root is built once (about 15 minutes) and kept in $FER_EDGE_ARM64_ROOT, default
+# ~/.cache/fer-edge/arm64-trixie, outside the repository; the venv inside it is made anew
+# each run, as a Pi user makes it. Times under emulation say nothing about a Pi's speed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+DATA=$(cd "${FER2013_DIR:-$REPO/../shared/fer2013}" 2>/dev/null && pwd) || { echo "error: FER2013 not found at ${FER2013_DIR:-$REPO/../shared/fer2013}; set FER2013_DIR" >&2; exit 2; }
+ROOT=${FER_EDGE_ARM64_ROOT:-$HOME/.cache/fer-edge/arm64-trixie}
+HOST_PYTHON=${HOST_PYTHON:-$REPO/.venv/bin/python}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+OUT=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) OUT=$2; shift 2 ;;
+        *) echo "error: unknown argument $1 (usage: check_arm64.sh [--out DIR])" >&2; exit 2 ;;
+    esac
+done
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
+
+# What the README's Trixie section installs with apt (python3-picamera2 comes from Raspberry Pi's
+# own archive, which a plain Debian root does not have; its NumPy is this apt NumPy).
+APT_PACKAGES="python3-venv python3-pip python3-numpy python3-libcamera ca-certificates"
+
+say() { echo "== $*"; }
+die() { echo "error: $*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || die "check_arm64.sh needs root (debootstrap, chroot, binfmt_misc); run it with sudo"
+[ -x "$HOST_PYTHON" ] || die "$HOST_PYTHON not found; set HOST_PYTHON to a Python with fer-edge installed (the README's first line makes .venv)"
+
+# --- tools and the binfmt handler that runs arm64 programs through qemu ----------------------------
+if ! command -v qemu-aarch64-static >/dev/null || ! command -v debootstrap >/dev/null; then
+    say "installing qemu-user-static and debootstrap"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static debootstrap >/dev/null
+fi
+QEMU=$(command -v qemu-aarch64-static)
+BINFMT=/proc/sys/fs/binfmt_misc
+[ -e "$BINFMT/register" ] || mount -t binfmt_misc binfmt_misc "$BINFMT"
+if [ ! -e "$BINFMT/qemu-aarch64" ]; then
+    # F: the kernel opens qemu now, so it works inside the chroot without a copy there.
+    echo ":qemu-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$QEMU:FP" > "$BINFMT/register"
+fi
+
+# --- the arm64 Debian 13 root, built once -----------------------------------------------------------
+if [ ! -e "$ROOT/.fer-edge-debootstrapped" ]; then
+    say "building the arm64 Debian 13 root in $ROOT (once; about 15 minutes)"
+    rm -rf "$ROOT.partial"
+    mkdir -p "$(dirname "$ROOT")"
+    debootstrap --arch=arm64 --variant=minbase --include=python3,ca-certificates trixie "$ROOT.partial" "$MIRROR" > "$OUT/debootstrap.log" 2>&1 \
+        || die "debootstrap failed; see $OUT/debootstrap.log"
+    touch "$ROOT.partial/.fer-edge-debootstrapped"
+    rm -rf "$ROOT" && mv "$ROOT.partial" "$ROOT"
+fi
+
+MOUNTS=()
+cleanup() {
+    for (( i=${#MOUNTS[@]}-1; i>=0; i-- )); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+bind() {  # bind SOURCE TARGET [ro]
+    mkdir -p "$2"
+    mount --bind "$1" "$2"
+    MOUNTS+=("$2")
+    [ "${3:-}" != ro ] || mount -o remount,bind,ro "$2"
+}
+mkdir -p "$ROOT/proc" && mount -t proc proc "$ROOT/proc" && MOUNTS+=("$ROOT/proc")
+bind /dev "$ROOT/dev"
+bind "$DATA" "$ROOT/mnt/fer2013" ro
+bind "$OUT" "$ROOT/mnt/out"
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+# This machine's pip configuration and CA bundle: the package index must be reached from the root as from here.
+for conf in /etc/pip.conf "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf"; do
+    [ -f "$conf" ] && mkdir -p "$ROOT$(dirname "$conf")" && cp "$conf" "$ROOT$conf"
+done
+HOST_CA=/usr/local/share/fer-edge-host-ca.crt
+cp /etc/ssl/certs/ca-certificates.crt "$ROOT$HOST_CA"
+
+in_root() {  # a command inside the arm64 root, with a clean environment
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        DEBIAN_FRONTEND=noninteractive PIP_CERT=$HOST_CA SSL_CERT_FILE=$HOST_CA PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} PIP_DEFAULT_TIMEOUT=180 \
+        chroot "$ROOT" "$@"
+}
+
+if [ "$(cat "$ROOT/.fer-edge-apt" 2>/dev/null)" != "$APT_PACKAGES" ]; then
+    say "apt: $APT_PACKAGES"
+    in_root apt-get update -qq > "$OUT/apt.log" 2>&1 || die "apt-get update in the arm64 root failed; see $OUT/apt.log"
+    in_root apt-get install -y -qq --no-install-recommends $APT_PACKAGES >> "$OUT/apt.log" 2>&1 \
+        || die "apt-get install in the arm64 root failed; see $OUT/apt.log"
+    echo "$APT_PACKAGES" > "$ROOT/.fer-edge-apt"
+fi
+
+# --- install fer-edge as the README tells Trixie users --------------------------------------------
+say "copying the clone and installing fer-edge[device] into a fresh venv (README, Trixie)"
+CLONE=/home/pi/fer-edge
+VENV=/home/pi/fer-edge-venv
+rm -rf "$ROOT$CLONE" "$ROOT$VENV" && mkdir -p "$ROOT$CLONE"
+git -C "$REPO" ls-files -z --cached --others --exclude-standard | (cd "$REPO" && tar --null -T - -cf -) | tar -xf - -C "$ROOT$CLONE"
+in_root python3 -m venv --system-site-packages "$VENV"
+in_root "$VENV/bin/pip" install --quiet --only-binary=:all: "$CLONE[device]" > "$OUT/pip.log" 2>&1 \
+    || { tail -20 "$OUT/pip.log" >&2; die "pip install in the arm64 root failed; see $OUT/pip.log"; }
+
+# The apt NumPy (what picamera2 is built against) must still be the one the venv imports, and no TensorFlow.
+in_root "$VENV/bin/python" -c "
+import importlib.util, platform, sys, numpy, cv2, ai_edge_litert
+from importlib.metadata import version
+assert platform.machine() == 'aarch64', platform.machine()
+assert numpy.__file__.startswith('/usr/lib/python3/dist-packages/'), 'pip replaced apt NumPy: ' + numpy.__file__
+assert importlib.util.find_spec('tensorflow') is None, 'tensorflow is importable'
+import libcamera
+print(f'{platform.machine()} Python {platform.python_version()}, NumPy {numpy.__version__} (apt), '
+      f'OpenCV {cv2.__version__}, ai-edge-litert {version(\"ai-edge-litert\")}, libcamera bindings import')
+" > "$OUT/arm64-versions.txt" || die "the arm64 venv is not as the README promises (see above)"
+"$HOST_PYTHON" -c "
+import platform, numpy, cv2
+from importlib.metadata import version
+print(f'{platform.machine()} Python {platform.python_version()}, NumPy {numpy.__version__}, OpenCV {cv2.__version__}, ai-edge-litert {version(\"ai-edge-litert\")}')
+" > "$OUT/x86_64-versions.txt"
+say "arm64: $(cat "$OUT/arm64-versions.txt")"
+say "x86_64: $(cat "$OUT/x86_64-versions.txt")"
+
+# --- the same two commands on both machines ---------------------------------------------------------
+say "building the test video"
+(cd "$REPO" && "$HOST_PYTHON" scripts/arm64_parity.py video "$OUT" --data "$DATA")
+HOST_FER_EDGE=$(dirname "$HOST_PYTHON")/fer-edge
+MODEL=models/edge/edge-int8.tflite
+
+say "x86_64: fer-edge eval and run"
+(cd "$REPO" && "$HOST_FER_EDGE" eval "$MODEL" --data "$DATA" --predictions "$OUT/x86_64-eval.csv" > "$OUT/x86_64-eval.txt" 2>&1)
+(cd "$OUT" && "$HOST_FER_EDGE" run --camera video.mp4 --no-display --json x86_64-run.jsonl > x86_64-run.txt 2>&1)
+
+say "arm64 (emulated): fer-edge eval and run, from the venv the README makes"
+in_root sh -c "cd $CLONE && $VENV/bin/fer-edge eval $MODEL --data /mnt/fer2013 --predictions /mnt/out/arm64-eval.csv" > "$OUT/arm64-eval.txt" 2>&1 \
+    || { tail -5 "$OUT/arm64-eval.txt" >&2; die "fer-edge eval failed in the arm64 root"; }
+in_root sh -c "cd /mnt/out && $VENV/bin/fer-edge run --camera video.mp4 --no-display --json arm64-run.jsonl --verbose" > "$OUT/arm64-run.txt" 2>&1 \
+    || { tail -5 "$OUT/arm64-run.txt" >&2; die "fer-edge run failed in the arm64 root"; }
+
+say "comparing (scripts/arm64_parity.py)"
+(cd "$REPO" && "$HOST_PYTHON" scripts/arm64_parity.py compare "$OUT")

@@ -1,0 +1,39 @@
+"""The Raspberry Pi install on arm64: ``scripts/check_arm64.sh`` in an emulated Debian 13 root.
+
+The script installs fer-edge in the arm64 root exactly as the README tells Trixie users, runs
+``fer-edge eval`` on ``test/`` and ``fer-edge run --json`` on a placed-face video there and with
+this Python on x86_64, and writes the comparison to ``parity.json``. It needs root (debootstrap,
+chroot, binfmt_misc) and apt; the arm64 root is built once and kept outside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from clitools import REPO_ROOT, require
+
+SCRIPT = REPO_ROOT / "scripts" / "check_arm64.sh"
+
+
+@pytest.mark.slow
+def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path):
+    require(os.geteuid() == 0 and shutil.which("apt-get") is not None, "the arm64 check needs root and apt (debootstrap, chroot)")
+    env = {**os.environ, "FER2013_DIR": str(fer2013_dir.resolve()), "HOST_PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=45 * 60)
+    print(done.stdout[-3000:])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    report = json.loads((tmp_path / "parity.json").read_text())
+    assert report["versions_arm64"].startswith("aarch64 Python 3.13") and "NumPy 2." in report["versions_arm64"]
+    assert report["eval"]["faces"] == 3589
+    assert report["eval"]["labels_agree"] >= 0.995, report["eval"]
+    assert report["run"]["frames"] == 160 and report["run"]["faces_x86_64"] > 100
+    assert report["run"]["same_faces"] >= 0.99, report["run"]
+    assert report["run"]["labels_agree"] >= 0.98, report["run"]
+    assert all(report["checks"].values()), report["checks"]
