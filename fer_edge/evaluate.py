@@ -60,7 +60,9 @@ def predict_probs(
     if suffix == ".tflite":
         from fer_edge.device.classifier import TFLiteClassifier
 
-        return TFLiteClassifier(path, test_time_flip=test_time_flip).predict(images, batch_size=batch_size)
+        # A whole split is batch work: every core helps (a live run keeps cores for the camera).
+        classifier = TFLiteClassifier(path, num_threads=os.cpu_count() or 1, test_time_flip=test_time_flip)
+        return classifier.predict(images, batch_size=batch_size)
     if suffix in KERAS_SUFFIXES:
         if test_time_flip is None:
             card = read_sidecar(path, required=False)

@@ -1,10 +1,11 @@
 """The x86_64 half of ``scripts/check_arm64.sh``: build its test video, and compare the two machines.
 
     python scripts/arm64_parity.py video OUT      # OUT/video.mp4 and OUT/video.json (where each face is)
-    python scripts/arm64_parity.py compare OUT    # x86_64-* against arm64-* files in OUT; exit 1 if they differ
+    python scripts/arm64_parity.py compare OUT    # x86_64-* against each arm64-CPU-* in OUT; exit 1 if they differ
 
 ``compare`` reads each machine's ``fer-edge eval --predictions`` CSV and ``fer-edge run --json``
-lines, prints how far they agree, and writes ``OUT/parity.json``. Where labels differ it shows
+lines (the arm64 ones once per emulated CPU model), prints how far they agree with x86_64's, and
+writes ``OUT/parity.json``. Where labels differ it shows
 how close the two top classes were, which tells rounding in the kernels from a real fault.
 """
 
@@ -16,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from fer_edge.contract import CLASS_NAMES
@@ -23,7 +25,7 @@ from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.device.smoothing import box_iou
 from fer_edge.placed_faces import PlacedVideo, build_video, score_run
 
-MACHINES = ("x86_64", "arm64")
+REFERENCE = "x86_64"
 #: What "the same" means here.
 MIN_EVAL_AGREEMENT = 0.995
 MIN_RUN_LABEL_AGREEMENT = 0.98
@@ -31,14 +33,25 @@ MIN_SAME_FACES = 0.99
 SAME_BOX_IOU = 0.5
 VIDEO_FRAMES = 160
 VIDEO_SEED = 7
+PNG_FRAMES = 40
 
 
 def make_video(out: Path, data_dir: Path) -> PlacedVideo:
-    """A short 640x480 video of placed test faces (two faces in every fourth frame), with its truth."""
+    """A short 640x480 video of placed test faces (two faces in every fourth frame), with its truth,
+    and its first :data:`PNG_FRAMES` frames as decoded here, as PNG files in ``out/frames``: the
+    same pixels on both machines, which tells differences of decoding from those of the runtime."""
     data = load_split(data_dir, "test")
     video = build_video(out / "video.mp4", data, VIDEO_FRAMES, VIDEO_SEED)
     truth = {"boxes": video.boxes, "indices": video.indices, "frames": VIDEO_FRAMES, "seed": VIDEO_SEED}
     (out / "video.json").write_text(json.dumps(truth) + "\n")
+    (out / "frames").mkdir(exist_ok=True)
+    capture = cv2.VideoCapture(str(video.path))
+    for i in range(PNG_FRAMES):
+        ok, frame = capture.read()
+        if not ok:
+            raise SystemExit(f"{video.path}: frame {i} could not be decoded")
+        cv2.imwrite(str(out / "frames" / f"{i:03d}.png"), frame)
+    capture.release()
     return video
 
 
@@ -56,8 +69,8 @@ def top_two_margin(probs: np.ndarray) -> np.ndarray:
     return ordered[:, -1] - ordered[:, -2]
 
 
-def compare_eval(out: Path) -> dict:
-    (x86, x86_probs), (arm, arm_probs) = (read_predictions(out / f"{m}-eval.csv") for m in MACHINES)
+def compare_eval(out: Path, target: str) -> dict:
+    (x86, x86_probs), (arm, arm_probs) = (read_predictions(out / f"{m}-eval.csv") for m in (REFERENCE, target))
     if len(x86) != len(arm):
         raise SystemExit(f"{out}: the eval CSVs hold {len(x86)} and {len(arm)} faces")
     differ = np.flatnonzero(x86 != arm)
@@ -75,11 +88,12 @@ def read_run(path: Path) -> list[list[dict]]:
     return [json.loads(line)["faces"] for line in path.read_text().splitlines() if line.strip()]
 
 
-def compare_run(out: Path, video: PlacedVideo) -> dict:
-    x86, arm = (read_run(out / f"{m}-run.jsonl") for m in MACHINES)
+def match_runs(x86: list[list[dict]], arm: list[list[dict]]) -> dict:
+    """How far two runs over the same frames found the same faces (IoU >= 0.5, one to one) and
+    gave them the same label and box."""
     if len(x86) != len(arm):
-        raise SystemExit(f"{out}: the runs read {len(x86)} and {len(arm)} frames")
-    same = either = agree = 0
+        raise SystemExit(f"the runs read {len(x86)} and {len(arm)} frames")
+    same = either = agree = identical = 0
     box_shift = []
     for faces_x86, faces_arm in zip(x86, arm):
         either += max(len(faces_x86), len(faces_arm))
@@ -93,46 +107,79 @@ def compare_run(out: Path, video: PlacedVideo) -> dict:
                 same += 1
                 agree += faces_x86[i]["emotion"] == faces_arm[j]["emotion"]
                 box_shift.append(int(np.abs(boxes_x86[i] - boxes_arm[j]).max()))
-    scores = {m: score_run(video, faces) for m, faces in zip(MACHINES, (x86, arm))}
+                identical += box_shift[-1] == 0
     return {
         "frames": len(x86),
         "faces_x86_64": sum(map(len, x86)),
         "faces_arm64": sum(map(len, arm)),
         "same_faces": same / max(either, 1),
         "labels_agree": agree / max(same, 1),
+        "identical_boxes": identical / max(same, 1),
         "largest_box_difference_px": max(box_shift, default=0),
-        "placed_found": {m: round(s.found_rate, 4) for m, s in scores.items()},
     }
+
+
+def compare_run(out: Path, target: str, video: PlacedVideo) -> dict:
+    x86, arm = (read_run(out / f"{m}-run.jsonl") for m in (REFERENCE, target))
+    report = match_runs(x86, arm)
+    report["placed_found"] = {m: round(score_run(video, faces).found_rate, 4) for m, faces in (("x86_64", x86), ("arm64", arm))}
+    frames = out / f"{target}-frames.jsonl"
+    if frames.is_file():
+        report["same_pixels"] = match_runs(read_run(out / f"{REFERENCE}-frames.jsonl"), read_run(frames))
+    return report
+
+
+def arm64_targets(out: Path) -> list[str]:
+    """``arm64-CPU`` for each emulated CPU model whose run is in ``out`` (its eval may be too)."""
+    return sorted(path.name.removesuffix("-run.jsonl") for path in out.glob("arm64-*-run.jsonl"))
 
 
 def compare(out: Path) -> int:
     truth = json.loads((out / "video.json").read_text())
     video = PlacedVideo(out / "video.mp4", truth["boxes"], truth["indices"])
-    report = {"eval": compare_eval(out), "run": compare_run(out, video)}
-    for machine in MACHINES:
+    targets = arm64_targets(out)
+    if not targets:
+        raise SystemExit(f"{out}: no arm64-*-run.jsonl to compare")
+    report: dict = {"versions": {}, "targets": {}}
+    for machine in ("x86_64", "arm64"):
         versions = out / f"{machine}-versions.txt"
-        report[f"versions_{machine}"] = versions.read_text().strip() if versions.is_file() else "not recorded"
-    checks = {
-        f"eval labels agree on at least {MIN_EVAL_AGREEMENT:.1%} of faces": report["eval"]["labels_agree"] >= MIN_EVAL_AGREEMENT,
-        f"run finds the same faces (at least {MIN_SAME_FACES:.0%})": report["run"]["same_faces"] >= MIN_SAME_FACES,
-        f"run labels agree on at least {MIN_RUN_LABEL_AGREEMENT:.0%} of them": report["run"]["labels_agree"] >= MIN_RUN_LABEL_AGREEMENT,
-    }
-    report["checks"] = checks
+        report["versions"][machine] = versions.read_text().strip() if versions.is_file() else "not recorded"
+    passed = True
+    for target in targets:
+        ev = compare_eval(out, target) if (out / f"{target}-eval.csv").is_file() else None
+        run = compare_run(out, target, video)
+        checks = {
+            f"run finds the same faces (at least {MIN_SAME_FACES:.0%})": run["same_faces"] >= MIN_SAME_FACES,
+            f"run labels agree on at least {MIN_RUN_LABEL_AGREEMENT:.0%} of them": run["labels_agree"] >= MIN_RUN_LABEL_AGREEMENT,
+        }
+        if "same_pixels" in run:
+            checks["on the same pixels (PNG frames) as well"] = (
+                run["same_pixels"]["same_faces"] >= MIN_SAME_FACES and run["same_pixels"]["labels_agree"] >= MIN_RUN_LABEL_AGREEMENT
+            )
+        if ev is not None:
+            checks[f"eval labels agree on at least {MIN_EVAL_AGREEMENT:.1%} of faces"] = ev["labels_agree"] >= MIN_EVAL_AGREEMENT
+        report["targets"][target] = {"eval": ev, "run": run, "checks": checks}
+        passed &= all(checks.values())
+        print(f"{target} against {REFERENCE}:")
+        if ev is not None:
+            print(f"  eval on test/: {ev['faces']} faces, labels agree on {ev['labels_agree']:.2%} "
+                  f"({len(ev['differing_faces'])} differ; largest probability difference {ev['max_probability_difference']:.4f}, "
+                  f"mean {ev['mean_probability_difference']:.6f})")  # fmt: skip
+            if ev["differing_faces"]:
+                print(f"    faces that differ: {ev['differing_faces'][:20]}; {REFERENCE}'s margin between its two top classes there: "
+                      f"{ev['differing_top_two_margin_x86_64'][:20]}")  # fmt: skip
+        print(f"  run on a {run['frames']}-frame 640x480 video: {run['faces_x86_64']} faces on x86_64, {run['faces_arm64']} on arm64, "
+              f"{run['same_faces']:.2%} the same face (largest box difference {run['largest_box_difference_px']} px), "
+              f"labels agree on {run['labels_agree']:.2%}; placed faces found {run['placed_found']}")  # fmt: skip
+        if "same_pixels" in run:
+            png = run["same_pixels"]
+            print(f"  run on the first {png['frames']} frames as decoded on {REFERENCE} (PNG, the same pixels on both): "
+                  f"{png['same_faces']:.2%} the same face, {png['identical_boxes']:.2%} of boxes identical "
+                  f"(largest difference {png['largest_box_difference_px']} px), labels agree on {png['labels_agree']:.2%}")  # fmt: skip
+        for check, ok in checks.items():
+            print(f"    {'ok  ' if ok else 'FAIL'} {check}")
     (out / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
-
-    ev, run = report["eval"], report["run"]
-    print(f"eval on test/: {ev['faces']} faces, labels agree on {ev['labels_agree']:.2%} "
-          f"({len(ev['differing_faces'])} differ; largest probability difference {ev['max_probability_difference']:.4f}, "
-          f"mean {ev['mean_probability_difference']:.6f})")  # fmt: skip
-    if ev["differing_faces"]:
-        print(f"  faces that differ: {ev['differing_faces'][:20]}; x86_64's margin between its two top classes there: "
-              f"{ev['differing_top_two_margin_x86_64'][:20]}")  # fmt: skip
-    print(f"run on a {run['frames']}-frame 640x480 video: {run['faces_x86_64']} faces on x86_64, {run['faces_arm64']} on arm64, "
-          f"{run['same_faces']:.2%} the same face (largest box difference {run['largest_box_difference_px']} px), "
-          f"labels agree on {run['labels_agree']:.2%}; placed faces found {run['placed_found']}")  # fmt: skip
-    for check, passed in checks.items():
-        print(f"  {'ok  ' if passed else 'FAIL'} {check}")
-    return 0 if all(checks.values()) else 1
+    return 0 if passed else 1
 
 
 def main() -> None:

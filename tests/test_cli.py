@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 from clitools import FER_EDGE, QUIET_TF, assert_one_line_error, fer_edge
 
 from fer_edge import __version__
+from fer_edge.contract import CLASS_NAMES
 
 def test_stage_folders_install_under_fer_edge_only(tmp_path: Path) -> None:
     code = (
@@ -156,9 +158,15 @@ def test_short_training_clearly_beats_chance_on_unseen_faces(tiny_run: Path) -> 
 
 @pytest.mark.slow
 def test_eval_prints_the_accuracy_it_writes_to_json(tiny_run: Path, fer2013_dir: Path, tmp_path: Path) -> None:
-    json_path, png = tmp_path / "report.json", tmp_path / "cm.png"
-    printed = fer_edge("eval", tiny_run / "model.keras", "--data", fer2013_dir, "--json", json_path, "--confusion", png).stdout
+    json_path, png, rows = tmp_path / "report.json", tmp_path / "cm.png", tmp_path / "predictions.csv"
+    printed = fer_edge("eval", tiny_run / "model.keras", "--data", fer2013_dir, "--json", json_path, "--confusion", png, "--predictions", rows).stdout
     report = json.loads(json_path.read_text())
+    # One row per test face, in the split's order, whose labels give the report's accuracy.
+    with rows.open(newline="") as file:
+        predictions = list(csv.DictReader(file))
+    assert len(predictions) == report["n"] == 3589 and [int(r["index"]) for r in predictions] == list(range(3589))
+    assert sum(r["true"] == r["predicted"] for r in predictions) / 3589 == pytest.approx(report["accuracy"], abs=1e-9)
+    assert all(abs(sum(float(r[f"p_{name}"]) for name in CLASS_NAMES) - 1) < 1e-3 for r in predictions)
     assert set(report) >= {"accuracy", "macro_f1", "weighted_f1", "n", "per_class"}
     accuracy_line = next(line for line in printed.splitlines() if line.strip().startswith("accuracy"))
     assert float(accuracy_line.split()[1]) == pytest.approx(100 * report["accuracy"], abs=0.05)

@@ -47,3 +47,22 @@ def test_readme_first_commands_are_what_ci_runs() -> None:
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[train,dev]'" in setup and "pip install --quiet -e '.[train,dev]'" in ci
     assert tests in ci.splitlines()
+
+
+def test_the_pi_install_lines_are_the_ones_tested() -> None:
+    """Each release's pip line in the README is what its device venv installs, and the arm64 check
+    installs Trixie's."""
+    from test_device_env import PI_RELEASES
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    sections = {
+        "trixie": readme[readme.index("### Install on Raspberry Pi OS Trixie") : readme.index("### Install on Bookworm")],
+        "bookworm": readme[readme.index("### Install on Bookworm") : readme.index("### What has been tested")],
+    }
+    for release, section in sections.items():
+        extra = "".join(f" '{requirement}'" for requirement in PI_RELEASES[release][1])
+        assert "python3 -m venv --system-site-packages ~/fer-edge-venv" in section, release
+        assert f"~/fer-edge-venv/bin/pip install --only-binary=:all: ~/fer-edge'[device]'{extra}\n" in section, release
+    script = (REPO_ROOT / "scripts" / "check_arm64.sh").read_text()
+    assert 'python3 -m venv --system-site-packages "$VENV"' in script
+    assert 'pip" install --quiet --only-binary=:all: "$CLONE[device]"' in script
