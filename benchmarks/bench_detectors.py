@@ -5,7 +5,7 @@ Prints the two tables that ``device/detector.py`` (FallbackDetector) and ``devic
 quote. Frames are built in memory as ``bench_runtime.py`` builds its video (a FER2013 test face,
 its edges repeated, pasted into a noisy 640x480 frame; seed 1 by default, the selection seed), but
 not passed through a video codec. A face counts as found when a box has IoU >= 0.5 with it; a
-"false face" is a box with IoU < 0.3. Run it with the device venv's Python to time tflite_runtime.
+"false face" is a box with IoU < 0.3. Run it with a device venv's Python to time the interpreter a Pi install uses.
 """
 
 from __future__ import annotations

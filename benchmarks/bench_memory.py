@@ -45,6 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model or default_model_path()
     fer_edge = str(Path(sys.executable).with_name("fer-edge"))
+    if not Path(fer_edge).is_file():
+        raise SystemExit(f"error: no fer-edge beside {sys.executable}; run this with the Python of a venv that has fer-edge installed")
     data_dir = str(args.data.resolve())
 
     print(f"fer-edge peak memory, {date.today()} on {platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs), "

@@ -11,7 +11,9 @@
 # Needs: root, apt (Debian/Ubuntu host), network to Debian's archive and the package index.
 # The arm64 root is built once (about 15 minutes) and kept in $FER_EDGE_ARM64_ROOT, default
 # ~/.cache/fer-edge/arm64-trixie, outside the repository; the venv inside it is made anew
-# each run, as a Pi user makes it. Times under emulation say nothing about a Pi's speed.
+# each run, as a Pi user makes it. The qemu-aarch64 binfmt handler it registers stays registered
+# (remove it with: echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64). Times under emulation say
+# nothing about a Pi's speed.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +42,12 @@ say() { echo "== $*"; }
 die() { echo "error: $*" >&2; exit 2; }
 
 [ "$(id -u)" = 0 ] || die "check_arm64.sh needs root (debootstrap, chroot, binfmt_misc); run it with sudo"
+# Its own mount namespace: the root's mounts vanish with this script however it ends (a killed
+# script runs no EXIT trap), and nothing is mounted over the host's folders.
+if [ -z "${FER_EDGE_ARM64_NAMESPACE:-}" ]; then
+    export FER_EDGE_ARM64_NAMESPACE=1
+    exec unshare --mount --propagation private bash "$0" "$@"
+fi
 [ -x "$HOST_PYTHON" ] || die "$HOST_PYTHON not found; set HOST_PYTHON to a Python with fer-edge installed (the README's first line makes .venv)"
 
 # --- tools and the binfmt handler that runs arm64 programs through qemu ----------------------------
@@ -104,7 +112,9 @@ in_root_on() {  # in_root, on the emulated CPU model $1 (empty: qemu's default)
     shift
     env -i ${cpu:+QEMU_CPU=$cpu} PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         DEBIAN_FRONTEND=noninteractive PIP_CERT=$HOST_CA SSL_CERT_FILE=$HOST_CA PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} PIP_DEFAULT_TIMEOUT=180 \
+        ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} ${PIP_EXTRA_INDEX_URL:+PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL} \
+        ${http_proxy:+http_proxy=$http_proxy} ${https_proxy:+https_proxy=$https_proxy} ${no_proxy:+no_proxy=$no_proxy} \
+        PIP_DEFAULT_TIMEOUT=180 \
         chroot "$ROOT" "$@"
 }
 
@@ -149,12 +159,18 @@ say "x86_64: $(cat "$OUT/x86_64-versions.txt")"
 say "building the test video"
 (cd "$REPO" && "$HOST_PYTHON" scripts/arm64_parity.py video "$OUT" --data "$DATA")
 HOST_FER_EDGE=$(dirname "$HOST_PYTHON")/fer-edge
+[ -x "$HOST_FER_EDGE" ] || die "$HOST_FER_EDGE not found: HOST_PYTHON's venv has no fer-edge installed"
 MODEL=models/edge/edge-int8.tflite
 
 say "x86_64: fer-edge eval and run (the reference)"
-(cd "$REPO" && "$HOST_FER_EDGE" eval "$MODEL" --data "$DATA" --predictions "$OUT/x86_64-eval.csv" > "$OUT/x86_64-eval.txt" 2>&1)
-(cd "$OUT" && "$HOST_FER_EDGE" run --camera video.mp4 --no-display --json x86_64-run.jsonl > x86_64-run.txt 2>&1)
-(cd "$OUT" && "$HOST_FER_EDGE" run --camera frames --no-display --json x86_64-frames.jsonl > x86_64-frames.txt 2>&1)
+on_host() {  # on_host NAME COMMAND...: run on x86_64 in $OUT, output to NAME.txt
+    local name=$1
+    shift
+    (cd "$OUT" && "$@") > "$OUT/$name.txt" 2>&1 || { tail -5 "$OUT/$name.txt" >&2; die "x86_64 $name failed"; }
+}
+on_host x86_64-eval "$HOST_FER_EDGE" eval "$REPO/$MODEL" --data "$DATA" --predictions x86_64-eval.csv
+on_host x86_64-run "$HOST_FER_EDGE" run --camera video.mp4 --no-display --json x86_64-run.jsonl
+on_host x86_64-frames "$HOST_FER_EDGE" run --camera frames --no-display --json x86_64-frames.jsonl
 
 # qemu's default CPU model ("max") offers SVE and SME, which no Pi has; XNNPACK's int8 kernels
 # for them gave wrong labels under qemu 7.2. Emulate the Pis' own cores instead, each picking the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -25,9 +26,16 @@ SCRIPT = REPO_ROOT / "scripts" / "check_arm64.sh"
 def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path):
     require(os.geteuid() == 0 and shutil.which("apt-get") is not None, "the arm64 check needs root and apt (debootstrap, chroot)")
     env = {**os.environ, "FER2013_DIR": str(fer2013_dir.resolve()), "HOST_PYTHON": sys.executable}
-    done = subprocess.run(["bash", str(SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=45 * 60)
-    print(done.stdout[-3000:])
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Its own session, so that a timeout stops qemu's processes too, not only the script.
+    process = subprocess.Popen(["bash", str(SCRIPT), "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, start_new_session=True)  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=45 * 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    print(stdout[-3000:])
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
 
     report = json.loads((tmp_path / "parity.json").read_text())
     assert report["versions"]["arm64"].startswith("aarch64 Python 3.13") and "NumPy 2." in report["versions"]["arm64"]

@@ -20,14 +20,15 @@ from clitools import FER_EDGE, QUIET_TF, assert_one_line_error, fer_edge
 from fer_edge import __version__
 from fer_edge.contract import CLASS_NAMES
 
+
 def test_stage_folders_install_under_fer_edge_only(tmp_path: Path) -> None:
     code = (
         "import importlib.util as u, json;"
         "print(json.dumps({n: u.find_spec(n) is not None for n in "
-        "['train', 'convert', 'device', 'fer_edge.train.trainer', 'fer_edge.convert', 'fer_edge.device.classifier']}))"
+        "['train', 'convert', 'device', 'models', 'fer_edge.train.trainer', 'fer_edge.convert', 'fer_edge.device.classifier']}))"
     )
     found = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True).stdout)
-    assert found == {"train": False, "convert": False, "device": False, "fer_edge.train.trainer": True, "fer_edge.convert": True, "fer_edge.device.classifier": True}
+    assert found == {"train": False, "convert": False, "device": False, "models": False, "fer_edge.train.trainer": True, "fer_edge.convert": True, "fer_edge.device.classifier": True}
 
 
 def test_version_and_help() -> None:

@@ -120,6 +120,7 @@ def fer_edge_wheel(tmp_path_factory) -> Path:
     return wheel
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_default_model_and_no_other(fer_edge_wheel):
     import zipfile
 
