@@ -16,6 +16,14 @@
 # nothing about a Pi's speed.
 set -euo pipefail
 
+[ "$(id -u)" = 0 ] || { echo "error: check_arm64.sh needs root (debootstrap, chroot, binfmt_misc); run it with sudo" >&2; exit 2; }
+# Its own mount namespace: the root's mounts vanish with this script however it ends (a killed
+# script runs no EXIT trap), and nothing is mounted over the host's folders.
+if [ -z "${FER_EDGE_ARM64_NAMESPACE:-}" ]; then
+    export FER_EDGE_ARM64_NAMESPACE=1
+    exec unshare --mount --propagation private bash "$0" "$@"  # before the arguments are parsed (and shifted away)
+fi
+
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${FER2013_DIR:-$REPO/../shared/fer2013}" 2>/dev/null && pwd) || { echo "error: FER2013 not found at ${FER2013_DIR:-$REPO/../shared/fer2013}; set FER2013_DIR" >&2; exit 2; }
 ROOT=${FER_EDGE_ARM64_ROOT:-$HOME/.cache/fer-edge/arm64-trixie}
@@ -41,13 +49,6 @@ APT_PACKAGES="python3-venv python3-pip python3-numpy python3-libcamera ca-certif
 say() { echo "== $*"; }
 die() { echo "error: $*" >&2; exit 2; }
 
-[ "$(id -u)" = 0 ] || die "check_arm64.sh needs root (debootstrap, chroot, binfmt_misc); run it with sudo"
-# Its own mount namespace: the root's mounts vanish with this script however it ends (a killed
-# script runs no EXIT trap), and nothing is mounted over the host's folders.
-if [ -z "${FER_EDGE_ARM64_NAMESPACE:-}" ]; then
-    export FER_EDGE_ARM64_NAMESPACE=1
-    exec unshare --mount --propagation private bash "$0" "$@"
-fi
 [ -x "$HOST_PYTHON" ] || die "$HOST_PYTHON not found; set HOST_PYTHON to a Python with fer-edge installed (the README's first line makes .venv)"
 
 # --- tools and the binfmt handler that runs arm64 programs through qemu ----------------------------
