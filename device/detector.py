@@ -1,11 +1,16 @@
-"""Find faces in a frame: :func:`make_detector` picks BlazeFace (``blazeface.py``), the Haar cascade
-that OpenCV 4.x ships, run on a downscaled copy (this module), or by default both, the cascade
-only where BlazeFace finds no face (:class:`FallbackDetector` says why).
+"""Find faces in a frame: :func:`make_detector` builds the ``--detector`` by name.
 
-The cascade works out of the box with the declared dependencies (opencv-python-headless<5 ships
-``cv2.data.haarcascades``; 5.x dropped it), needs no download and runs at camera rate on a Pi when
-the frame is shrunk first: detection cost grows with pixels, and faces at webcam distance stay
-above the cascade's 24x24 window at 240 px wide.
+- ``auto`` (the default): BlazeFace full-range on the whole frame, then BlazeFace short-range,
+  whose faces are kept where full-range found none (:class:`UnionDetector`).
+- ``full-range`` or ``short-range``: one of MediaPipe's BlazeFace models (``blazeface.py``).
+- ``haar``: the Haar cascade that OpenCV 4.x ships, on a downscaled copy of the frame.
+
+Why this default (``benchmarks/bench_detectors.py``; its table is in ``benchmarks/README.md``):
+full-range sees the frame at 192x192 on a finer anchor grid and finds real faces from about 64 px
+in a 640x480 frame with context (hair, neck, room) and almost no false boxes; short-range, trained
+on selfies, finds more of the tightly cropped FER2013 faces from 128 px up, and adds them. The
+cascade finds more of the smallest pasted faces but costs 6-7 ms on a cluttered frame and gives
+more false boxes there, so it is no longer part of the default.
 """
 
 from __future__ import annotations
@@ -16,15 +21,23 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from fer_edge.device.blazeface import DEFAULT_MIN_SCORE, BlazeFaceDetector
+from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
+from fer_edge.device.smoothing import box_iou
 from fer_edge.errors import FerEdgeError
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
+#: Minimum BlazeFace scores of the default (``--min-face-score`` sets full-range's; short-range's
+#: stays this much higher, as chosen): measured on photos of no person, short-range reports
+#: cat faces and coffee cups at 0.5 that it does not at 0.6.
+DEFAULT_MIN_SCORES: dict[str, float] = {"full-range": 0.5, "short-range": 0.6}
+SHORT_RANGE_MARGIN = DEFAULT_MIN_SCORES["short-range"] - DEFAULT_MIN_SCORES["full-range"]
+#: A second detector's box overlapping one of the first's by this IoU or more is the same face.
+SAME_FACE_IOU = 0.3
 
-#: ``--detector`` choices, the default first: ``auto`` is BlazeFace, then the cascade where it finds none.
-DETECTORS: tuple[str, ...] = ("auto", "blazeface", "haar")
+#: ``--detector`` choices, the default first.
+DETECTORS: tuple[str, ...] = ("auto", "full-range", "short-range", "haar")
 
 
 class FaceDetector(Protocol):
@@ -46,48 +59,46 @@ def make_detector(
     """The ``--detector`` by name (``None``: the default); ``detect_width`` is Haar's, ``min_score`` BlazeFace's."""
     name = DETECTORS[0] if name is None else name
     if name not in DETECTORS:
-        raise FerEdgeError(f"--detector {name}: must be one of {', '.join(DETECTORS)}")
+        renamed = " (blazeface is now short-range)" if name == "blazeface" else ""
+        raise FerEdgeError(f"--detector {name}: must be one of {', '.join(DETECTORS)}{renamed}")
     if name == "haar" and min_score is not None:
         raise FerEdgeError("--min-face-score is BlazeFace's; --detector haar has --detect-width")
-    if name == "blazeface" and detect_width is not None:
-        raise FerEdgeError("--detect-width is the Haar cascade's (BlazeFace always sees 128x128); use --detector auto or haar")
-    width = DEFAULT_DETECT_WIDTH if detect_width is None else detect_width
-    score = DEFAULT_MIN_SCORE if min_score is None else min_score
+    if name != "haar" and detect_width is not None:
+        raise FerEdgeError(f"--detect-width is the Haar cascade's (BlazeFace sees the whole frame); use --detector haar, not {name}")
     if name == "haar":
-        return HaarFaceDetector(detect_width=width)
-    if name == "blazeface":
-        return BlazeFaceDetector(min_score=score)
-    return FallbackDetector(BlazeFaceDetector(min_score=score), HaarFaceDetector(detect_width=width))
+        return HaarFaceDetector(detect_width=DEFAULT_DETECT_WIDTH if detect_width is None else detect_width)
+    if name in (FULL_RANGE.name, SHORT_RANGE.name):
+        model = FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE
+        return BlazeFaceDetector(min_score=DEFAULT_MIN_SCORES[name] if min_score is None else min_score, model=model)
+    full = DEFAULT_MIN_SCORES["full-range"] if min_score is None else min_score
+    short = min(0.99, full + SHORT_RANGE_MARGIN)
+    return UnionDetector(BlazeFaceDetector(full, model=FULL_RANGE), BlazeFaceDetector(short, model=SHORT_RANGE))
 
 
-class FallbackDetector:
-    """``first``'s faces, or ``second``'s on frames where ``first`` finds none.
+class UnionDetector:
+    """``first``'s faces, and ``second``'s where ``first`` found none.
 
-    BlazeFace sees the frame at 128x128, so a face below about 100 px in a 640x480 frame is below
-    its smallest anchor; the cascade at 240 px finds faces from about 64 px but misses more of the
-    larger ones and costs more. Found (IoU >= 0.5) of 200 FER2013 test faces per size, pasted into
-    640x480 frames (``benchmarks/bench_detectors.py``, seed 1, tflite_runtime, 2-core x86 VM,
-    2026-11-25):
-
-      face size    BlazeFace       Haar (240 px)   BlazeFace, else Haar
-      50-80 px      0.0%, 1.3 ms   30.0%, 1.5 ms   29.5%, 2.9 ms
-      80-120 px    30.0%, 1.2 ms   52.0%, 2.1 ms   59.0%, 2.7 ms
-      120-200 px   80.5%, 1.3 ms   70.5%, 3.2 ms   88.0%, 1.8 ms
-      200-320 px   88.0%, 1.3 ms   70.5%, 5.1 ms   90.0%, 1.6 ms
-
-    (At 50-80 px one BlazeFace box that missed the face kept the cascade from looking.)
-    Where ``first`` finds a large face, ``second`` does not look for small ones in that frame.
+    Both look at every frame, so in a group the faces one misses the other can add, wherever they
+    are: a second detector run only on frames where the first finds nothing never looks for the
+    rest of a group once one face is found. A ``second`` box that overlaps a ``first`` one
+    (IoU >= :data:`SAME_FACE_IOU`) is the same face and is dropped.
     """
 
     def __init__(self, first: FaceDetector, second: FaceDetector) -> None:
         self.first, self.second = first, second
 
     def describe(self) -> str:
-        return f"{self.first.describe()}, then {self.second.describe()} where it finds none"
+        return f"{self.first.describe()}, and {self.second.describe()} where it finds none"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
-        boxes = self.first.detect(gray)
-        return boxes if len(boxes) else self.second.detect(gray)
+        first = self.first.detect(gray)
+        second = self.second.detect(gray)
+        if len(first) and len(second):
+            second = second[box_iou(second, first).max(axis=1) < SAME_FACE_IOU]
+        if not len(second):
+            return first
+        boxes = np.concatenate([first, second])
+        return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
 
 #: Where the cascade is looked for after ``cv2.data``: beside this module, then Debian's opencv-data.

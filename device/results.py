@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from fer_edge.contract import CLASS_NAMES
+from fer_edge.device.labels import place_labels
 
 #: BGR colour of each class's box, in CLASS_NAMES order.
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -85,20 +86,34 @@ class FrameResult:
         return f"frame {self.index} ({self.time:.2f} s): {found}"
 
     def draw(self, image: np.ndarray) -> np.ndarray:
-        """A BGR copy of ``image`` with each face's box and ``emotion score`` drawn on it."""
+        """A BGR copy of ``image`` with each face's box and ``emotion score`` on it, no label over another."""
         canvas = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., :3].copy()
         thickness = max(1, round(canvas.shape[1] / 320))
         for face in self.faces:
             x, y, w, h = face.box
-            colour = PALETTE[face.label]
-            cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
-            text = f"{face.emotion} {face.score:.0%}"
-            scale = 0.5 * thickness
-            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-            top = y - th - base - 4 if y - th - base - 4 >= 0 else y + h
-            cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 4), colour, cv2.FILLED)
-            cv2.putText(canvas, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), PALETTE[face.label], thickness)
+        for face, label in zip(self.faces, self.labels((canvas.shape[1], canvas.shape[0]), thickness)):
+            x, y, w, h = label.rect
+            cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), PALETTE[face.label], cv2.FILLED)
+            cv2.putText(canvas, label.text, (x + 2, y + label.text_height + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * thickness, (0, 0, 0), thickness, cv2.LINE_AA)
         return canvas
+
+    def labels(self, frame: tuple[int, int], thickness: int = 1) -> list[Label]:
+        """Each face's label and where :meth:`draw` puts it in a ``frame`` (width, height)."""
+        texts = [f"{face.emotion} {face.score:.0%}" for face in self.faces]
+        metrics = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * thickness, thickness) for text in texts]
+        sizes = [(tw + 4, th + base + 4) for (tw, th), base in metrics]
+        rects = place_labels([face.box for face in self.faces], sizes, frame)
+        return [Label(text, rect, th) for text, rect, ((_, th), _) in zip(texts, rects, metrics)]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A face's label on the overlay: its text, its rectangle ``x, y, w, h`` and the text's height."""
+
+    text: str
+    rect: tuple[int, int, int, int]
+    text_height: int
 
 
 @dataclass

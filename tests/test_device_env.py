@@ -128,6 +128,7 @@ def test_the_wheel_holds_the_default_model_and_no_other(fer_edge_wheel):
     shipped = sorted(n for n in names if n.startswith("fer_edge/models/"))
     assert shipped == ["fer_edge/models/edge/edge-int8.json", "fer_edge/models/edge/edge-int8.tflite"]
     assert "fer_edge/device/models/face_detection_short_range.tflite" in names
+    assert "fer_edge/device/models/face_detection_full_range_sparse.tflite" in names
     assert not [n for n in names if n.endswith((".keras", ".png", ".csv", ".jpg"))]
 
 

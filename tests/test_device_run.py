@@ -21,13 +21,14 @@ from clitools import FER_EDGE, REPO_ROOT, assert_one_line_error, fer_edge
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import DETECTORS, make_detector
-from fer_edge.device.smoothing import box_iou
-from fer_edge.placed_faces import PlacedVideo, build_video, paste_face, score_run
+from fer_edge.placed_faces import PlacedVideo, build_video, match_faces, paste_face, score_run
 
 pytestmark = pytest.mark.device
 
-FRAMES = 480  # about 500 found faces: a few points of accuracy are then signal, not the sample
+FRAMES = 480  # 600 placed faces: a few points of accuracy are then signal, not the sample
 SEED = 4
+#: Share of the placed faces each detector must find (measured figures beside the assertions).
+FOUND_FLOOR = {"auto": 0.55, "full-range": 0.33, "short-range": 0.47, "haar": 0.62}
 
 
 @pytest.fixture(scope="module")
@@ -65,33 +66,21 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
         f"placed {placed}, found {found_rate:.1%}, spurious {spurious}, agree with the model on the dataset crop "
         f"{agreement:.1%}, accuracy {accuracy:.1%} (model on the dataset crops of the same faces {direct_accuracy:.1%})"
     )
-    # Thresholds from measurement (seed 4, 150 placed faces). The interim model (54.7%, face_margin
-    # 0.1): found 68.0%, spurious 1, agreement 83.3%, accuracy 53.9% against 50.0% for the model on
-    # the dataset crops of the same faces. The epoch-109 model (65.9%, with flip, face_margin 0.0):
-    # found 66.0%, spurious 0, agreement 82.8%, accuracy 67.7% against 65.7%; with the detector's
-    # 3 neighbours (2026-11-25): found 67.3%, spurious 0, agreement 83.2%, accuracy 68.3% against 66.3%.
-    # BlazeFace (min score 0.35, 2026-11-25): found 68.7%, spurious 1, agreement 79.6%, accuracy 63.1%
-    # against 64.1%; BlazeFace, then Haar where it finds none (auto, the default): found 74.7%,
-    # spurious 1, agreement 79.5%, accuracy 63.4% against 65.2%. All miss FER2013's profile and
-    # occluded faces, and BlazeFace the smaller faces of the two-face frames; agreement is below 100%
-    # because the detector's box is not the dataset's crop.
-    # Those were 120 frames (about 105 found faces), too few for the last check: the 240-epoch model
-    # shipped 2026-11-27 read 68.8% against 77.7% there, a 9-point gap, where the 1,016 found faces
-    # of a 1,000-frame video (seed 10) gave 68.7% against 69.9% (the model before it: 67.3% against
-    # 67.4%). At 480 frames (600 placed, 2026-11-27), auto / blazeface / haar: that model found
-    # 80.3 / 74.0 / 68.5%, spurious 2 each, agreement 86.3 / 86.9 / 88.3%, accuracy 70.1 / 70.7 /
-    # 70.6% against 72.4 / 73.0 / 72.5%; the model before it, agreement 84.6 / 85.4 / 89.3%,
-    # accuracy 67.0 / 67.6 / 69.1% against 66.8 / 67.8 / 67.2%. The weight-averaged model that
-    # replaced it (later on 2026-11-27): found 80.2 / 73.8 / 68.3%, spurious 2 each, agreement
-    # 84.8 / 85.1 / 88.8%, accuracy 70.9 / 71.3 / 69.5% against 72.3 / 72.2 / 72.9%.
-    assert found_rate >= 0.60
+    # Floors under the measurement (seed 4, 480 frames, 600 placed faces of 120-200 px, 2026-12-01):
+    # auto / full-range / short-range / haar found 59.7 / 38.3 / 52.3 / 69.5%, spurious 2 / 2 / 0 / 2,
+    # agreement 84.4 / 84.8 / 85.4 / 88.0%, accuracy 69.3 / 70.4 / 69.4 / 69.5% against 73.2 / 71.7 /
+    # 74.2 / 72.9% for the model on the dataset crops of the same faces. FER2013's tight crops (no
+    # hair, no chin) on grey noise are harder for BlazeFace than real faces in a room
+    # (benchmarks/README.md, "Face detectors"); agreement is below 100% because the detector's box
+    # is not the dataset's crop.
+    assert found_rate >= FOUND_FLOOR[detector]
     assert spurious <= 0.05 * placed
-    assert agreement >= 0.75
+    assert agreement >= 0.80
     assert accuracy >= direct_accuracy - 0.08
 
 
-def test_the_default_detector_finds_at_least_as_many_faces_as_either_alone(placed_video):
-    """Why ``auto`` is the default: on real faces it finds what BlazeFace finds, and the cascade the rest."""
+def test_the_default_detector_finds_at_least_what_each_of_its_models_finds(placed_video):
+    """``auto`` keeps full-range's faces and adds short-range's where full-range found none."""
     capture = cv2.VideoCapture(str(placed_video.path))
     frames = []
     while (read := capture.read())[0]:
@@ -99,26 +88,23 @@ def test_the_default_detector_finds_at_least_as_many_faces_as_either_alone(place
     capture.release()
     assert len(frames) == FRAMES
     found = {}
-    for name in DETECTORS:
+    for name in ("auto", "full-range", "short-range"):
         detector = make_detector(name)
-        hits = 0
-        for gray, boxes in zip(frames, placed_video.boxes):
-            detected = detector.detect(gray)
-            if len(detected):
-                hits += int((box_iou(np.array(boxes), detected).max(axis=1) >= 0.5).sum())
-        found[name] = hits / sum(len(boxes) for boxes in placed_video.boxes)
-    print(found)  # 2026-11-25: auto 74.7%, blazeface 68.7%, haar 67.3%
-    assert found["auto"] >= max(found["blazeface"], found["haar"]), found
-    assert found["auto"] >= 0.70, found
+        matched = [match_faces(boxes, detector.detect(gray))[0] for gray, boxes in zip(frames, placed_video.boxes)]
+        found[name] = sum(m is not None for frame in matched for m in frame) / placed_video.placed
+    print(found)
+    assert found["auto"] >= max(found["full-range"], found["short-range"]), found
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--detector", "yolo"], "--detector yolo: must be one of auto, blazeface, haar"),
-        (["--detector", "blazeface", "--detect-width", "320"], "--detect-width is the Haar cascade's"),
+        (["--detector", "yolo"], "--detector yolo: must be one of auto, full-range, short-range, haar"),
+        (["--detector", "blazeface"], "(blazeface is now short-range)"),
+        (["--detector", "short-range", "--detect-width", "320"], "--detect-width is the Haar cascade's"),
+        (["--detect-width", "320"], "--detect-width is the Haar cascade's"),
         (["--detector", "haar", "--min-face-score", "0.5"], "--min-face-score is BlazeFace's"),
-        (["--detect-width", "30"], "--detect-width 30: must be at least 48 px"),
+        (["--detector", "haar", "--detect-width", "30"], "--detect-width 30: must be at least 48 px"),
         (["--min-face-score", "1.5"], "--min-face-score 1.5: must be between 0 and 1"),
     ],
 )
@@ -136,7 +122,10 @@ def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model,
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(out_json.read_text().splitlines()) == 12
     assert "interpreter:" in done.stdout and "--max-frames 12" in done.stdout
-    assert re.search(r"detector: BlazeFace short-range on \w+, min score 0\.35, then Haar", done.stdout), done.stdout
+    assert re.search(
+        r"detector: BlazeFace full-range on \w+, min score 0\.5, and BlazeFace short-range on \w+, min score 0\.6 where it finds none",
+        done.stdout,
+    ), done.stdout
     capture = cv2.VideoCapture(str(out_video))
     assert capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     capture.release()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fer_edge.contract import CLASS_NAMES
-from fer_edge.device.blazeface import BlazeFaceDetector, anchor_centres, weighted_nms
-from fer_edge.device.detector import FallbackDetector, HaarFaceDetector, find_cascade
+from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres, weighted_nms
+from fer_edge.device.detector import HaarFaceDetector, UnionDetector, find_cascade
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
@@ -112,15 +112,18 @@ def test_cascade_ships_with_opencv_and_finds_nothing_in_a_blank_frame():
     assert HaarFaceDetector().detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
 
 
-def test_blazeface_ships_with_the_package_and_finds_nothing_in_a_blank_frame():
-    detector = BlazeFaceDetector()
-    assert len(anchor_centres()) == 896  # the model's output rows, checked again when it loads
+@pytest.mark.parametrize(("model", "anchors"), [(SHORT_RANGE, 896), (FULL_RANGE, 2304)])
+def test_both_blazeface_models_ship_with_the_package_and_find_nothing_in_a_blank_frame(model, anchors):
+    detector = BlazeFaceDetector(model=model)
+    assert len(anchor_centres(model)) == anchors == model.anchor_count  # the model's output rows, checked again when it loads
     assert detector.detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
 
 
 def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
     with pytest.raises(FerEdgeError, match="not BlazeFace short-range"):
         BlazeFaceDetector(model_path=edge_int8_model)
+    with pytest.raises(FerEdgeError, match="not BlazeFace full-range"):
+        BlazeFaceDetector(model=FULL_RANGE, model_path=SHORT_RANGE.path)
 
 
 class ListedBoxes:
@@ -137,14 +140,30 @@ class ListedBoxes:
         return "listed"
 
 
-def test_fallback_asks_the_second_detector_only_where_the_first_finds_no_face():
-    frame = np.zeros((48, 48), np.uint8)
-    found, other = ListedBoxes([[1, 2, 30, 30]]), ListedBoxes([[5, 5, 10, 10]])
-    np.testing.assert_array_equal(FallbackDetector(found, other).detect(frame), [[1, 2, 30, 30]])
-    assert other.calls == 0
-    nothing = ListedBoxes([])
-    np.testing.assert_array_equal(FallbackDetector(nothing, other).detect(frame), [[5, 5, 10, 10]])
-    assert (nothing.calls, other.calls) == (1, 1)
+def test_union_adds_the_second_detectors_faces_where_the_first_found_none():
+    """In a group the first detector finds one face and the second two: the other face is added,
+    the shared one is not doubled, and the largest face comes first."""
+    frame = np.zeros((200, 300), np.uint8)
+    first = ListedBoxes([[10, 10, 40, 40]])
+    second = ListedBoxes([[12, 11, 40, 40], [150, 20, 60, 60]])
+    np.testing.assert_array_equal(UnionDetector(first, second).detect(frame), [[150, 20, 60, 60], [10, 10, 40, 40]])
+    assert (first.calls, second.calls) == (1, 1)
+    np.testing.assert_array_equal(UnionDetector(ListedBoxes([]), second).detect(frame), second.boxes[[1, 0]])
+    np.testing.assert_array_equal(UnionDetector(first, ListedBoxes([])).detect(frame), first.boxes)
+
+
+def test_labels_of_faces_side_by_side_do_not_overlap():
+    """Six touching faces in a row, some at the top edge: every label stays in the frame and clear of the others."""
+    faces = tuple(Face((x, y, 60, 60), np.eye(7)[k % 7]) for k, (x, y) in enumerate([(0, 0), (60, 5), (120, 0), (180, 30), (240, 0), (300, 10)]))
+    result = FrameResult(0, 0.0, faces)
+    labels = [label.rect for label in result.labels((400, 300))]
+    for i, (x, y, w, h) in enumerate(labels):
+        assert 0 <= x and 0 <= y and x + w <= 400 and y + h <= 300
+        for j in range(i):
+            other = labels[j]
+            assert not (x < other[0] + other[2] and other[0] < x + w and y < other[1] + other[3] and other[1] < y + h), (labels[i], other)
+    drawn = result.draw(np.zeros((300, 400, 3), np.uint8))
+    assert drawn.shape == (300, 400, 3) and drawn.any()
 
 
 def test_weighted_nms_averages_one_face_by_score_and_keeps_faces_apart():

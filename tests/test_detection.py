@@ -1,0 +1,117 @@
+"""The default detector through the whole pipeline: small and distant faces, real photos, groups,
+frames with no face. Frames are built in memory from FER2013 ``test/`` faces and from the
+public-domain photos that scikit-image and Matplotlib ship (``fer_edge/photos.py``).
+
+Floors are set under what ``benchmarks/bench_detectors.py`` measured (its table is in
+benchmarks/README.md); the seeds here differ from the seed the defaults were chosen on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clitools import require
+
+from fer_edge import photos
+from fer_edge.device.classifier import TFLiteClassifier
+from fer_edge.device.detector import make_detector
+from fer_edge.device.pipeline import FacePipeline
+from fer_edge.placed_faces import match_faces, place_faces
+
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def pipeline(edge_int8_model) -> FacePipeline:
+    return FacePipeline(TFLiteClassifier(edge_int8_model))
+
+
+@pytest.fixture(scope="module")
+def people() -> list:
+    try:
+        return photos.portraits()
+    except ImportError as exc:  # pragma: no cover - a setup without the dev extra
+        require(False, f"the real photos need scikit-image and Matplotlib ({exc})")
+
+
+@pytest.fixture(scope="module")
+def scenes() -> list[np.ndarray]:
+    return photos.empty_scenes()
+
+
+def found_rate(pipeline: FacePipeline, frames: list[np.ndarray], truth: list[list[list[int]]]) -> tuple[float, int]:
+    """Share of true faces the pipeline reports (``match_faces``), and its false boxes."""
+    found = shown = false = 0
+    for frame, boxes in zip(frames, truth):
+        result = pipeline.process(frame)
+        matches, extra = match_faces(boxes, [face.box for face in result.faces])
+        found += sum(m is not None for m in matches)
+        shown += len(boxes)
+        false += extra
+    return found / max(shown, 1), false
+
+
+@pytest.mark.parametrize(("size", "floor"), [(64, 0.45), (96, 0.95), (128, 0.95)])
+def test_people_in_real_photos_are_found_when_their_faces_are_small(pipeline, people, scenes, size, floor):
+    """A person a few metres off: each portrait placed with its face at ``size`` px on a room-like view."""
+    rng = np.random.default_rng(SEED + size)
+    placed = [photos.place_photo(people[k % len(people)], size, rng, scenes) for k in range(30)]
+    rate, false = found_rate(pipeline, [f for f, _ in placed], [b for _, b in placed])
+    print(f"{size} px real faces: found {rate:.0%}, {false} false boxes")
+    assert rate >= floor
+    assert false <= 2
+
+
+def test_small_pasted_test_faces_are_found_and_labelled(pipeline, test_split):
+    """64 px FER2013 faces (the dataset's tight crops, no hair or neck) through the whole pipeline."""
+    placed = place_faces(test_split, 150, (64, 64), SEED)
+    found = labelled = 0
+    for frame, boxes, indices in zip(placed.frames, placed.boxes, placed.indices):
+        result = pipeline.process(frame)
+        matches, _ = match_faces(boxes, [face.box for face in result.faces])
+        for match, index in zip(matches, indices):
+            if match is not None:
+                found += 1
+                labelled += result.faces[match].label == test_split.labels[index]
+    print(f"64 px test faces: found {found / 150:.0%}, labelled right {labelled / 150:.0%} of shown")
+    assert found / 150 >= 0.08
+    assert labelled <= found
+
+
+def test_every_person_in_a_real_group_is_found(pipeline, people, scenes):
+    """The three portraits side by side, faces 96-160 px: all found, whatever the others do."""
+    rng = np.random.default_rng(SEED)
+    groups = [photos.photo_group(people, [int(s) for s in rng.integers(96, 161, len(people))], rng, scenes) for _ in range(30)]
+    rate, false = found_rate(pipeline, [f for f, _ in groups], [b for _, b in groups])
+    print(f"real groups of three: found {rate:.0%} of faces, {false} false boxes")
+    assert rate >= 0.95
+    assert false <= 2
+
+
+def test_in_groups_the_second_model_adds_the_faces_the_first_misses(test_split):
+    """Two to four 112 px test faces per frame: the default finds more of them than full-range
+    alone and at least what short-range alone finds, so short-range looks beyond full-range's faces.
+
+    BlazeFace finds fewer of these pasted faces per face in a group than alone (measured: auto 19%
+    against 37% for the same faces alone; the cascade 51% against 62%), so the group rate is not
+    held to the single-face rate here; in the real group photos above it is.
+    """
+    groups = place_faces(test_split, 60, (112, 112), SEED + 1, per_frame=(2, 4))
+    rates = {}
+    for name in ("auto", "full-range", "short-range"):
+        detector = make_detector(name)
+        matched = [match_faces(boxes, detector.detect(frame))[0] for frame, boxes in zip(groups.frames, groups.boxes)]
+        rates[name] = sum(m is not None for frame in matched for m in frame) / sum(len(b) for b in groups.boxes)
+    print(f"112 px test faces in groups of 2-4: {rates}")
+    assert rates["auto"] > rates["full-range"]
+    assert rates["auto"] >= rates["short-range"]
+
+
+def test_frames_with_no_face_get_almost_no_boxes(pipeline, scenes):
+    """Photos of no person (a cat, a coffee cup, a rocket, textures) and grey noise."""
+    rng = np.random.default_rng(SEED)
+    frames = [photos.background(scenes, rng) for _ in range(200)] + [photos.background([], rng) for _ in range(100)]
+    boxes = sum(len(pipeline.process(frame).faces) for frame in frames)
+    print(f"{boxes} boxes in {len(frames)} frames with no face")
+    assert boxes <= 0.03 * len(frames)
