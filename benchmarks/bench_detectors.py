@@ -7,6 +7,8 @@ FER2013 test faces and on real photos, in 640x480 frames.
 - Photos: the public-domain portraits of ``fer_edge/photos.py``, scaled so the face is each size,
   on views of photos of no person; and groups of the three side by side.
 - False boxes per 100 frames with no face: grey noise and views of photos of no person.
+- Skipping frames: the default detecting every 1st, 2nd or 3rd frame of drifting faces, the last
+  boxes kept in between.
 
 A face is found as ``placed_faces.match_faces`` says. Every configuration sees the same frames.
 Run it with a device venv's Python to time the interpreter a Pi install uses; the figures in
@@ -32,7 +34,7 @@ from fer_edge.device.detector import FaceDetector, HaarFaceDetector, UnionDetect
 from fer_edge.device.faces import to_gray
 from fer_edge.device.interpreter import backend_version
 from fer_edge.photos import background, empty_scenes, photo_group, place_photo, portraits
-from fer_edge.placed_faces import match_faces, noise_frame, place_faces
+from fer_edge.placed_faces import match_faces, moving_faces, noise_frame, place_faces
 
 SIZES = (48, 64, 96, 128, 192)
 
@@ -64,21 +66,50 @@ class Tiled:
         return weighted_nms(boxes, np.ones(len(boxes))).round().astype(np.int32) if len(boxes) else boxes.astype(np.int32)
 
 
-def configurations() -> dict[str, FaceDetector]:
+def skipping(frames: int, speeds: tuple[float, ...], seed: int, threads: int) -> str:
+    """Found rate and ms per frame of the default detecting every 1st, 2nd or 3rd frame, on 128 px
+    faces drifting at each speed (px per frame) through clips of 10 frames."""
+    test = load_split(default_data_dir(), "test")
+    rows = [f"{'default, detecting':<28}" + "".join(f"{f'{v:g} px/frame':>14}" for v in speeds) + f"{'ms/frame':>10}"]
+    clips = {v: moving_faces(test, max(1, frames // 10), 10, 128, v, seed) for v in speeds}
+    for n in (1, 2, 3):
+        cells, seconds, count = "", 0.0, 0
+        for speed, placed in clips.items():
+            detector = make_detector(every=n, threads=threads)
+            found = 0
+            for frame, boxes in zip(placed.frames, placed.boxes):
+                start = time.perf_counter()
+                detected = detector.detect(frame)
+                seconds += time.perf_counter() - start
+                found += match_faces(boxes, detected)[0][0] is not None
+            count += len(placed.frames)
+            cells += f"{found / len(placed.frames):>14.0%}"
+        rows.append(f"{'every frame' if n == 1 else f'every {n} frames':<28}{cells}{1000 * seconds / count:>10.1f}")
+    return "\n".join(rows)
+
+
+def configurations(threads: int) -> dict[str, FaceDetector]:
     """The default, its parts at other scores, and the candidates measured against it."""
+
+    def full(score: float) -> BlazeFaceDetector:
+        return BlazeFaceDetector(score, threads, model=FULL_RANGE)
+
+    def short(score: float) -> BlazeFaceDetector:
+        return BlazeFaceDetector(score, threads, model=SHORT_RANGE)
+
     return {
-        "auto (default)": make_detector(),
-        "full-range 0.4": BlazeFaceDetector(0.4, model=FULL_RANGE),
-        "full-range 0.5": make_detector("full-range"),
-        "full-range 0.6": BlazeFaceDetector(0.6, model=FULL_RANGE),
-        "short-range 0.35": BlazeFaceDetector(0.35, model=SHORT_RANGE),
-        "short-range 0.6": make_detector("short-range"),
-        "full-range 0.4 + short-range 0.5": UnionDetector(BlazeFaceDetector(0.4, model=FULL_RANGE), BlazeFaceDetector(0.5)),
+        "auto (default)": make_detector(threads=threads),
+        "full-range 0.4": full(0.4),
+        "full-range 0.5": full(0.5),
+        "full-range 0.6": full(0.6),
+        "short-range 0.35": short(0.35),
+        "short-range 0.6": short(0.6),
+        "full-range 0.4 + short-range 0.5": UnionDetector(full(0.4), short(0.5)),
         "haar 240 px": make_detector("haar"),
         "haar 320 px": make_detector("haar", detect_width=320),
-        "auto + haar 320 px": UnionDetector(make_detector(), HaarFaceDetector(320)),
-        "short-range 0.35, else haar (old auto)": FirstElseSecond(BlazeFaceDetector(0.35), HaarFaceDetector(240)),
-        "short-range 0.5 tiled 3x2 of 288 px": Tiled(BlazeFaceDetector(0.5), 3, 2, 288),
+        "auto + haar 320 px": UnionDetector(make_detector(threads=threads), HaarFaceDetector(320)),
+        "short-range 0.35, else haar (old auto)": FirstElseSecond(short(0.35), HaarFaceDetector(240)),
+        "short-range 0.5 tiled 3x2 of 288 px": Tiled(short(0.5), 3, 2, 288),
     }
 
 
@@ -164,10 +195,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="faces, places and photo views (1: the seed the defaults were chosen on)")
     parser.add_argument("--frames", type=int, default=120, help="frames per face size (photos a quarter, groups as many)")
     parser.add_argument("--only", nargs="*", help="measure only these configurations (names as printed)")
+    parser.add_argument("--threads", type=int, default=2, help="BlazeFace's interpreter threads (fer-edge run gives it 2 on 2 or more cores)")
     args = parser.parse_args()
 
     frames = build_frames(args.seed, args.frames)
-    detectors = {name: det for name, det in configurations().items() if not args.only or name in args.only}
+    detectors = {name: det for name, det in configurations(args.threads).items() if not args.only or name in args.only}
     tallies = {name: Tally() for name in detectors}
     for frame, *_ in frames[:5]:  # warm-up: first invocations allocate
         for detector in detectors.values():
@@ -177,13 +209,15 @@ def main() -> None:
             tallies[name].add(detector, frame, boxes, groups, kind)
 
     backend = make_detector("full-range").backend
-    print(f"{date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, {backend} {backend_version(backend)}, seed {args.seed}")
+    print(f"{date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, {backend} {backend_version(backend)}, {args.threads} BlazeFace thread(s), seed {args.seed}")
     print(f"\nFER2013 test faces pasted into 640x480 frames ({args.frames} frames per size; groups of 2-6 faces by size band):")
     groups = [f"faces {s}" for s in SIZES] + [f"group {b}" for b in ("48-64", "64-96", ">=96")]
     print(table(tallies, groups, ["empty noise"], "faces "))
     print(f"\nReal photos (astronaut, camera, grace_hopper) on views of photos of no person ({args.frames // 4} frames per size; groups of the three):")
     groups = [f"photo {s}" for s in SIZES] + [f"photo group {b}" for b in ("48-64", "64-96", ">=96")]
     print(table(tallies, groups, ["empty scene"], "photo "))
+    print(f"\nDetecting every Nth frame, boxes kept in between: a 128 px test face drifting through {args.frames} frames per speed:")
+    print(skipping(args.frames, (2.0, 8.0), args.seed, args.threads))
 
 
 if __name__ == "__main__":

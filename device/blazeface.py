@@ -42,9 +42,10 @@ class BlazeFaceModel:
     ``anchor_layers`` lists (cells per side, anchors per cell), in the model's output order; the
     anchors sit at their cells' centres and the box offsets are in input pixels relative to them.
     BlazeFace's box is tighter than FER2013's crop and sits lower on the face: the crop the
-    classifier was trained on is ``crop_scale`` times its side, centred ``crop_shift_y`` of its
-    side higher (medians over the faces each model found among pasted test faces of 96-192 px,
-    seed 1: ``benchmarks/bench_crops.py``).
+    classifier was trained on is ``crop_scale`` times its side, its centre moved down by
+    ``crop_shift_y`` of the side (negative: up). Medians over the faces each model found among
+    pasted test faces, seed 1 (``benchmarks/bench_crops.py`` measures them again: 1.18 and -0.09
+    for short-range on 96-192 px faces, kept at 1.2 and -0.08 from 120-200 px).
     """
 
     name: str
@@ -67,7 +68,6 @@ class BlazeFaceModel:
 SHORT_RANGE = BlazeFaceModel("short-range", "face_detection_short_range.tflite", 128, ((16, 2), (8, 6)), 1.2, -0.08)
 #: Faces up to about 5 m: 192x192 input, one 48x48 grid of single anchors (stride 4).
 FULL_RANGE = BlazeFaceModel("full-range", "face_detection_full_range_sparse.tflite", 192, ((48, 1),), 1.24, -0.05)
-MODELS: dict[str, BlazeFaceModel] = {model.name: model for model in (SHORT_RANGE, FULL_RANGE)}
 
 
 def anchor_centres(model: BlazeFaceModel = SHORT_RANGE) -> np.ndarray:
@@ -80,6 +80,17 @@ def anchor_centres(model: BlazeFaceModel = SHORT_RANGE) -> np.ndarray:
         for _ in range(per_cell)
     ]
     return np.asarray(centres, dtype=np.float32)
+
+
+def shrink(gray: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``gray`` resized to ``width`` x ``height`` by pixel area, halved first while it is twice as large.
+
+    OpenCV's area resize is fast at whole ratios and several times slower at others: 640x480 to
+    192x144 took 0.49 ms directly and 0.15 ms through 320x240 on a 2-vCPU x86_64 VM.
+    """
+    while gray.shape[1] >= 2 * width and gray.shape[0] >= 2 * height:
+        gray = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
@@ -110,9 +121,11 @@ class BlazeFaceDetector:
     as three equal channels: the runtime works on grayscale (the classifier's input) and the
     detector shares it.
 
-    One interpreter thread by default: with two, its thread pool and the classifier's took turns
-    on the same cores and a frame's short-range detection cost 2.1 ms instead of 1.6
-    (tflite_runtime, stages in turn), though alone on a quiet machine two were 1.1 ms against 1.3.
+    ``fer-edge run`` gives it the classifier's interpreter threads (two by default, one each when
+    the stages overlap): with ai_edge_litert 2.3, detecting and classifying in turn on a 2-vCPU
+    x86_64 VM, the default's detection took 2.7-3.5 ms per frame on two threads against 4.5 on one,
+    and classifying did not slow. (tflite_runtime 2.14's pools had taken turns badly: 2.1 ms
+    against 1.6 for short-range.)
     """
 
     def __init__(
@@ -153,7 +166,7 @@ class BlazeFaceDetector:
         scale = size / max(height, width)
         fit_w, fit_h = max(1, round(width * scale)), max(1, round(height * scale))
         pad_x, pad_y = (size - fit_w) // 2, (size - fit_h) // 2
-        small = cv2.resize(gray, (fit_w, fit_h), interpolation=cv2.INTER_AREA)
+        small = shrink(gray, fit_w, fit_h)
         self.canvas.fill(-1.0)  # black, in the model's [-1, 1] range
         self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w, :] = (small.astype(np.float32) / 127.5 - 1.0)[..., None]
         self.interpreter.set_tensor(self.input_index, self.canvas)

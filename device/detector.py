@@ -28,9 +28,9 @@ from fer_edge.errors import FerEdgeError
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
-#: Minimum BlazeFace scores of the default (``--min-face-score`` sets full-range's; short-range's
-#: stays this much higher, as chosen): measured on photos of no person, short-range reports
-#: cat faces and coffee cups at 0.5 that it does not at 0.6.
+#: Minimum BlazeFace scores of the default. ``--min-face-score`` sets full-range's and short-range's
+#: follows 0.1 above it: on photos of no person short-range reports cat faces and coffee cups at
+#: 0.5 that it does not at 0.6.
 DEFAULT_MIN_SCORES: dict[str, float] = {"full-range": 0.5, "short-range": 0.6}
 SHORT_RANGE_MARGIN = DEFAULT_MIN_SCORES["short-range"] - DEFAULT_MIN_SCORES["full-range"]
 #: A second detector's box overlapping one of the first's by this IoU or more is the same face.
@@ -55,8 +55,20 @@ def make_detector(
     *,
     detect_width: int | None = None,
     min_score: float | None = None,
+    every: int = 1,
+    threads: int = 1,
 ) -> FaceDetector:
-    """The ``--detector`` by name (``None``: the default); ``detect_width`` is Haar's, ``min_score`` BlazeFace's."""
+    """The ``--detector`` by name (``None``: the default); ``detect_width`` is Haar's, ``min_score``
+    BlazeFace's; ``every`` > 1 detects on every ``every``-th frame only (:class:`EveryNthFrame`);
+    ``threads`` are BlazeFace's interpreter threads."""
+    if every < 1:
+        raise FerEdgeError(f"--detect-every {every}: must be at least 1 (1: every frame)")
+    detector = named_detector(name, detect_width, min_score, threads)
+    return detector if every == 1 else EveryNthFrame(detector, every)
+
+
+def named_detector(name: str | None, detect_width: int | None, min_score: float | None, threads: int = 1) -> FaceDetector:
+    """The detector ``make_detector`` names, checked against the options given with it."""
     name = DETECTORS[0] if name is None else name
     if name not in DETECTORS:
         renamed = " (blazeface is now short-range)" if name == "blazeface" else ""
@@ -69,10 +81,10 @@ def make_detector(
         return HaarFaceDetector(detect_width=DEFAULT_DETECT_WIDTH if detect_width is None else detect_width)
     if name in (FULL_RANGE.name, SHORT_RANGE.name):
         model = FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE
-        return BlazeFaceDetector(min_score=DEFAULT_MIN_SCORES[name] if min_score is None else min_score, model=model)
+        return BlazeFaceDetector(DEFAULT_MIN_SCORES[name] if min_score is None else min_score, threads, model=model)
     full = DEFAULT_MIN_SCORES["full-range"] if min_score is None else min_score
     short = min(0.99, full + SHORT_RANGE_MARGIN)
-    return UnionDetector(BlazeFaceDetector(full, model=FULL_RANGE), BlazeFaceDetector(short, model=SHORT_RANGE))
+    return UnionDetector(BlazeFaceDetector(full, threads, model=FULL_RANGE), BlazeFaceDetector(short, threads, model=SHORT_RANGE))
 
 
 class UnionDetector:
@@ -99,6 +111,29 @@ class UnionDetector:
             return first
         boxes = np.concatenate([first, second])
         return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+
+
+class EveryNthFrame:
+    """``detector`` on every ``n``-th frame of a stream; the frames between get its last boxes.
+
+    A face moves little between frames at camera rate, so skipping detection buys speed where it
+    costs most (a Pi 4): on 128 px test faces drifting 2 px per frame, detecting every 2nd frame
+    found 27% of faces where every frame found 32%, at 1.0 ms per frame instead of 1.9
+    (``benchmarks/bench_detectors.py``). A face that appears is found up to ``n`` - 1 frames late.
+    """
+
+    def __init__(self, detector: FaceDetector, n: int) -> None:
+        self.detector, self.n, self.count = detector, n, 0
+        self.boxes = np.zeros((0, 4), dtype=np.int32)
+
+    def describe(self) -> str:
+        return f"{self.detector.describe()}, every {self.n} frames (boxes kept between)"
+
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        if self.count % self.n == 0:
+            self.boxes = self.detector.detect(gray)
+        self.count += 1
+        return self.boxes
 
 
 #: Where the cascade is looked for after ``cv2.data``: beside this module, then Debian's opencv-data.

@@ -167,6 +167,7 @@ def run(
     detector: str | None = None,
     detect_width: int | None = None,
     min_face_score: float | None = None,
+    detect_every: int = 1,
     test_time_flip: bool | None = None,
     overlap: bool = False,
     append: bool = False,
@@ -179,8 +180,8 @@ def run(
 
     ``smooth=None`` smooths live sources (cameras, streams) and not files. ``test_time_flip=None``
     does what the model's sidecar says (its recorded accuracy was measured that way); off halves
-    the time per face at some accuracy. ``overlap`` reads and detects the next frame while the
-    current one is classified (device/background.py says when that pays). ``append`` adds to an
+    the time per face at some accuracy. ``detect_every`` > 1 detects faces on every Nth frame
+    only. ``overlap`` reads and detects the next frame while the current one is classified (device/background.py says when that pays). ``append`` adds to an
     existing ``json_out`` file instead of replacing it. Notes and the summary go
     to ``log`` (stdout, or stderr when the JSON lines take stdout).
     """
@@ -196,7 +197,7 @@ def run(
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip, require_sidecar=True)
-    face_detector = make_detector(detector, detect_width=detect_width, min_score=min_face_score)
+    face_detector = make_detector(detector, detect_width=detect_width, min_score=min_face_score, every=detect_every, threads=threads)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)
     smooth = source.live if smooth is None else smooth
     pipeline = FacePipeline(classifier, face_detector, FaceSmoother() if smooth else None)

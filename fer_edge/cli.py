@@ -199,11 +199,12 @@ def run_command(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
     verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
-    threads: Optional[int] = typer.Option(None, "--threads", show_default="2 (1 on a single core); with --overlap half the cores, at most 2", help="Interpreter threads (a 48x48 face gains little from more)."),
+    threads: Optional[int] = typer.Option(None, "--threads", show_default="2 (1 on a single core); with --overlap half the cores, at most 2", help="Interpreter threads, for the classifier and BlazeFace (a 48x48 face gains little from more)."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says", help="Classify each face and its mirror image and average them: the sidecar's accuracy is measured as it says; off is faster per face."),
     overlap: bool = typer.Option(False, "--overlap/--no-overlap", help="Read and detect the next frame in a second thread while this one is classified, each stage on half the cores: more frames per second where classifying costs about as much as detecting (see benchmarks/bench_runtime.py), one frame more latency."),
     detector: Optional[str] = typer.Option(None, "--detector", show_default="auto", help="Face detector: auto (BlazeFace full-range, plus short-range's faces where it finds none: faces from about 64 px in a 640x480 frame), full-range or short-range alone (short-range: fastest, faces from about 100 px), or haar (OpenCV's cascade, at --detect-width)."),
     min_face_score: Optional[float] = typer.Option(None, "--min-face-score", show_default="0.5 (auto and full-range; short-range 0.6)", help="BlazeFace's minimum score for a face (auto keeps short-range's 0.1 higher): raise it if false faces appear, lower it to find more, farther faces."),
+    detect_every: int = typer.Option(1, "--detect-every", metavar="N", help="Look for faces on every Nth frame only and keep their boxes in between: faster (a Pi 4), new faces found up to N-1 frames late."),
     detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="The Haar cascade's (--detector haar): width frames are shrunk to for it: larger finds smaller, farther faces, more slowly."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
@@ -225,6 +226,7 @@ def run_command(
         detector=detector,
         detect_width=detect_width,
         min_face_score=min_face_score,
+        detect_every=detect_every,
     )
 
 

@@ -132,6 +132,48 @@ def place_faces(
     return placed
 
 
+def moving_faces(data: Dataset, clips: int, clip_frames: int, size: int, speed: float, seed: int) -> PlacedFrames:
+    """``clips`` runs of ``clip_frames`` frames, each with one test face of ``size`` px drifting
+    ``speed`` px per frame in a random direction (turning back at the frame's edges): a person
+    moving in front of a camera, for detectors that skip frames and carry boxes over."""
+    rng = np.random.default_rng(seed)
+    placed = PlacedFrames([], [], [])
+    pad = size // 6
+    low, high = np.array([pad + 10, pad + 10]), np.array([FRAME_WIDTH - size - pad - 10, FRAME_HEIGHT - size - pad - 10])
+    for _ in range(clips):
+        index = int(rng.integers(len(data)))
+        position = rng.uniform(low, high)
+        angle = rng.uniform(0, 2 * np.pi)
+        velocity = speed * np.array([np.cos(angle), np.sin(angle)])
+        for _ in range(clip_frames):
+            frame = noise_frame(rng)
+            x, y = (int(v) for v in np.round(position))
+            paste_face(frame, data.images[index], x, y, size)
+            placed.frames.append(frame)
+            placed.boxes.append([[x, y, size, size]])
+            placed.indices.append([index])
+            position = position + velocity
+            bounced = (position < low) | (position > high)
+            velocity[bounced] *= -1
+            position = np.clip(position, low, high)
+    return placed
+
+
+def one_face_each(placed: PlacedFrames, data: Dataset, seed: int) -> PlacedFrames:
+    """Every face of ``placed`` alone in a frame of its own, at the same place and size: what a
+    group's faces are found against, with the same faces and places."""
+    rng = np.random.default_rng(seed)
+    alone = PlacedFrames([], [], [])
+    for boxes, indices in zip(placed.boxes, placed.indices):
+        for (x, y, size, _), index in zip(boxes, indices):
+            frame = noise_frame(rng)
+            paste_face(frame, data.images[index], x, y, size)
+            alone.frames.append(frame)
+            alone.boxes.append([[x, y, size, size]])
+            alone.indices.append([index])
+    return alone
+
+
 def found_matrix(truth: np.ndarray, detected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(len(truth), len(detected)) whether each box found each face, and each pair's IoU.
 

@@ -45,8 +45,10 @@ def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path
     assert evaluated["faces"] == 3589 and evaluated["labels_agree"] >= 0.995, evaluated
     for target, parity in report["targets"].items():
         assert parity["run"]["frames"] == 160 and parity["run"]["faces_x86_64"] > 100
-        assert parity["run"]["same_faces"] >= 0.99, (target, parity["run"])
-        assert parity["run"]["labels_agree"] >= 0.98, (target, parity["run"])
-        # On PNG frames decoded on x86_64, the same pixels reach both runtimes.
-        assert parity["run"]["same_pixels"]["frames"] == 40 and parity["run"]["same_pixels"]["same_faces"] >= 0.99, (target, parity["run"])
+        # The MPEG-4 video is decoded by each machine's OpenCV (scripts/arm64_parity.py says how far apart).
+        assert parity["run"]["same_faces"] >= 0.97, (target, parity["run"])
+        assert parity["run"]["labels_agree"] >= 0.93, (target, parity["run"])
+        # On PNG frames decoded on x86_64, the same pixels reach both runtimes: the same faces and labels.
+        same_pixels = parity["run"]["same_pixels"]
+        assert same_pixels["frames"] == 40 and same_pixels["same_faces"] >= 0.99 and same_pixels["labels_agree"] >= 0.98, (target, parity["run"])
         assert all(parity["checks"].values()), (target, parity["checks"])

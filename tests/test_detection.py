@@ -17,7 +17,7 @@ from fer_edge import photos
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import make_detector
 from fer_edge.device.pipeline import FacePipeline
-from fer_edge.placed_faces import match_faces, place_faces
+from fer_edge.placed_faces import match_faces, one_face_each, place_faces
 
 SEED = 7
 
@@ -89,21 +89,31 @@ def test_every_person_in_a_real_group_is_found(pipeline, people, scenes):
     assert false <= 2
 
 
-def test_in_groups_the_second_model_adds_the_faces_the_first_misses(test_split):
-    """Two to four 112 px test faces per frame: the default finds more of them than full-range
-    alone and at least what short-range alone finds, so short-range looks beyond full-range's faces.
+def group_rates(test_split, name: str) -> tuple[float, float]:
+    """Share of faces found in frames of 2-6 test faces (64-160 px), and of the same faces alone at the same places."""
+    groups = place_faces(test_split, 80, (64, 160), SEED + 2, per_frame=(2, 6))
+    alone = one_face_each(groups, test_split, SEED + 3)
+    detector = make_detector(name)
+    rates = []
+    for placed in (groups, alone):
+        matched = [match_faces(boxes, detector.detect(frame))[0] for frame, boxes in zip(placed.frames, placed.boxes)]
+        rates.append(sum(m is not None for frame in matched for m in frame) / sum(len(b) for b in placed.boxes))
+    return rates[0], rates[1]
 
-    BlazeFace finds fewer of these pasted faces per face in a group than alone (measured: auto 19%
-    against 37% for the same faces alone; the cascade 51% against 62%), so the group rate is not
-    held to the single-face rate here; in the real group photos above it is.
-    """
-    groups = place_faces(test_split, 60, (112, 112), SEED + 1, per_frame=(2, 4))
-    rates = {}
-    for name in ("auto", "full-range", "short-range"):
-        detector = make_detector(name)
-        matched = [match_faces(boxes, detector.detect(frame))[0] for frame, boxes in zip(groups.frames, groups.boxes)]
-        rates[name] = sum(m is not None for frame in matched for m in frame) / sum(len(b) for b in groups.boxes)
-    print(f"112 px test faces in groups of 2-4: {rates}")
+
+def test_faces_in_a_group_are_found_about_as_often_as_the_same_faces_alone(test_split):
+    """Measured (341 faces): auto 31.1% in groups against 37.2% alone. BlazeFace loses a few points
+    per face when other faces share the frame (the cascade, measured the same way, loses none)."""
+    in_group, alone = group_rates(test_split, "auto")
+    print(f"test faces in groups of 2-6: found {in_group:.1%}, the same faces alone {alone:.1%}")
+    assert in_group >= alone - 0.10
+
+
+def test_in_groups_the_second_model_adds_the_faces_the_first_misses(test_split):
+    """The default finds more faces of a group than full-range alone and at least what short-range
+    alone finds: short-range looks beyond full-range's faces, not only on frames without one."""
+    rates = {name: group_rates(test_split, name)[0] for name in ("auto", "full-range", "short-range")}
+    print(f"test faces in groups of 2-6: {rates}")
     assert rates["auto"] > rates["full-range"]
     assert rates["auto"] >= rates["short-range"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres, weighted_nms
-from fer_edge.device.detector import HaarFaceDetector, UnionDetector, find_cascade
+from fer_edge.device.detector import HaarFaceDetector, UnionDetector, find_cascade, make_detector
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
@@ -150,6 +150,19 @@ def test_union_adds_the_second_detectors_faces_where_the_first_found_none():
     assert (first.calls, second.calls) == (1, 1)
     np.testing.assert_array_equal(UnionDetector(ListedBoxes([]), second).detect(frame), second.boxes[[1, 0]])
     np.testing.assert_array_equal(UnionDetector(first, ListedBoxes([])).detect(frame), first.boxes)
+
+
+def test_detecting_every_nth_frame_keeps_the_last_boxes_between():
+    frame = np.zeros((48, 48), np.uint8)
+    listed = ListedBoxes([[1, 2, 30, 30]])
+    every_third = make_detector("haar", every=3)
+    assert "every 3 frames" in every_third.describe()
+    every_third.detector = listed
+    found = [every_third.detect(frame) for _ in range(7)]
+    assert listed.calls == 3  # frames 0, 3 and 6
+    assert all(np.array_equal(boxes, listed.boxes) for boxes in found)
+    with pytest.raises(FerEdgeError, match="--detect-every 0: must be at least 1"):
+        make_detector(every=0)
 
 
 def test_labels_of_faces_side_by_side_do_not_overlap():
