@@ -24,13 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_edge.device.faces import to_gray
 from fer_edge.device.interpreter import make_interpreter
 from fer_edge.device.smoothing import box_iou
 from fer_edge.errors import FerEdgeError
 
 MODELS_DIR = Path(__file__).parent / "models"
-#: Minimum score when none is given (MediaPipe's own default; ``detector.py`` sets its own).
-DEFAULT_MIN_SCORE = 0.5
 #: Boxes overlapping more than this are one face (MediaPipe's setting for both models).
 NMS_IOU = 0.3
 
@@ -39,6 +38,7 @@ NMS_IOU = 0.3
 class BlazeFaceModel:
     """One of MediaPipe's BlazeFace models: its file, square input side and anchor grid.
 
+    ``min_score`` is its default minimum score (``detector.py`` says how each was chosen).
     ``anchor_layers`` lists (cells per side, anchors per cell), in the model's output order; the
     anchors sit at their cells' centres and the box offsets are in input pixels relative to them.
     BlazeFace's box is tighter than FER2013's crop and sits lower on the face: the crop the
@@ -54,6 +54,7 @@ class BlazeFaceModel:
     anchor_layers: tuple[tuple[int, int], ...]
     crop_scale: float
     crop_shift_y: float
+    min_score: float
 
     @property
     def path(self) -> Path:
@@ -65,9 +66,9 @@ class BlazeFaceModel:
 
 
 #: Selfie range: 128x128 input, 16x16 cells of 2 anchors (stride 8), then 8x8 cells of 6 (stride 16).
-SHORT_RANGE = BlazeFaceModel("short-range", "face_detection_short_range.tflite", 128, ((16, 2), (8, 6)), 1.2, -0.08)
+SHORT_RANGE = BlazeFaceModel("short-range", "face_detection_short_range.tflite", 128, ((16, 2), (8, 6)), 1.2, -0.08, 0.6)
 #: Faces up to about 5 m: 192x192 input, one 48x48 grid of single anchors (stride 4).
-FULL_RANGE = BlazeFaceModel("full-range", "face_detection_full_range_sparse.tflite", 192, ((48, 1),), 1.24, -0.05)
+FULL_RANGE = BlazeFaceModel("full-range", "face_detection_full_range_sparse.tflite", 192, ((48, 1),), 1.24, -0.05, 0.5)
 
 
 def anchor_centres(model: BlazeFaceModel = SHORT_RANGE) -> np.ndarray:
@@ -130,11 +131,12 @@ class BlazeFaceDetector:
 
     def __init__(
         self,
-        min_score: float = DEFAULT_MIN_SCORE,
+        min_score: float | None = None,
         num_threads: int = 1,
         model: BlazeFaceModel = SHORT_RANGE,
         model_path: str | Path | None = None,
     ) -> None:
+        min_score = model.min_score if min_score is None else min_score
         if not 0.0 < min_score < 1.0:
             raise FerEdgeError(f"--min-face-score {min_score}: must be between 0 and 1")
         self.min_score = min_score
@@ -160,12 +162,13 @@ class BlazeFaceDetector:
         return f"BlazeFace {self.model.name} on {self.backend}, min score {self.min_score:g}"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
-        """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first."""
+        """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first (BGR is made grey)."""
+        gray = to_gray(gray)
         height, width = gray.shape[:2]
-        size = self.model.input_size
-        scale = size / max(height, width)
+        input_size = self.model.input_size
+        scale = input_size / max(height, width)
         fit_w, fit_h = max(1, round(width * scale)), max(1, round(height * scale))
-        pad_x, pad_y = (size - fit_w) // 2, (size - fit_h) // 2
+        pad_x, pad_y = (input_size - fit_w) // 2, (input_size - fit_h) // 2
         small = shrink(gray, fit_w, fit_h)
         self.canvas.fill(-1.0)  # black, in the model's [-1, 1] range
         self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w, :] = (small.astype(np.float32) / 127.5 - 1.0)[..., None]
@@ -178,17 +181,18 @@ class BlazeFaceDetector:
         if not keep.any():
             return np.zeros((0, 4), dtype=np.int32)
         raw, anchors = raw[keep], self.anchors[keep]
-        centre = anchors * size + raw[:, 0:2]  # input pixels
-        size = raw[:, 2:4]
-        boxes = np.concatenate([centre - size / 2.0, size], axis=1)
+        centre = anchors * input_size + raw[:, 0:2]  # input pixels
+        extent = raw[:, 2:4]
+        boxes = np.concatenate([centre - extent / 2.0, extent], axis=1)
         boxes = weighted_nms(boxes, scores[keep])
         # Back to frame pixels, then to FER2013's crop: square, larger, a little higher.
         boxes[:, 0] -= pad_x
         boxes[:, 1] -= pad_y
         boxes /= scale
-        side = np.maximum(boxes[:, 2], boxes[:, 3]) * self.model.crop_scale
+        box_side = np.maximum(boxes[:, 2], boxes[:, 3])
+        side = box_side * self.model.crop_scale
         cx = boxes[:, 0] + boxes[:, 2] / 2.0
-        cy = boxes[:, 1] + boxes[:, 3] / 2.0 + self.model.crop_shift_y * boxes[:, 2]
+        cy = boxes[:, 1] + boxes[:, 3] / 2.0 + self.model.crop_shift_y * box_side
         crops = np.stack([cx - side / 2.0, cy - side / 2.0, side, side], axis=1)
         inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height) & (side >= 1)
         crops = np.round(crops[inside]).astype(np.int32)

@@ -1,16 +1,18 @@
 """Find faces in a frame: :func:`make_detector` builds the ``--detector`` by name.
 
-- ``auto`` (the default): BlazeFace full-range on the whole frame, then BlazeFace short-range,
-  whose faces are kept where full-range found none (:class:`UnionDetector`).
+- ``auto`` (the default): BlazeFace full-range and short-range on the whole frame, short-range's
+  faces kept away from full-range's (:class:`UnionDetector`).
 - ``full-range`` or ``short-range``: one of MediaPipe's BlazeFace models (``blazeface.py``).
 - ``haar``: the Haar cascade that OpenCV 4.x ships, on a downscaled copy of the frame.
 
 Why this default (``benchmarks/bench_detectors.py``; its table is in ``benchmarks/README.md``):
-full-range sees the frame at 192x192 on a finer anchor grid and finds real faces from about 64 px
-in a 640x480 frame with context (hair, neck, room) and almost no false boxes; short-range, trained
-on selfies, finds more of the tightly cropped FER2013 faces from 128 px up, and adds them. The
-cascade finds more of the smallest pasted faces but costs 6-7 ms on a cluttered frame and gives
-more false boxes there, so it is no longer part of the default.
+full-range sees the frame at 192x192 on a finer anchor grid and, in the real portraits measured,
+found every face from 96 px and most from 64 px in a 640x480 frame, with almost no false boxes;
+short-range, trained on selfies, finds more of the tightly cropped FER2013 faces from 128 px up,
+and adds them. The
+cascade finds more of the 64-128 px pasted faces, but few real faces under 96 px, costs 3-7 ms
+(more on a cluttered frame, more at a larger width) and gives more false boxes in a room, so it is
+no longer part of the default.
 """
 
 from __future__ import annotations
@@ -28,11 +30,10 @@ from fer_edge.errors import FerEdgeError
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
-#: Minimum BlazeFace scores of the default. ``--min-face-score`` sets full-range's and short-range's
-#: follows 0.1 above it: on photos of no person short-range reports cat faces and coffee cups at
-#: 0.5 that it does not at 0.6.
-DEFAULT_MIN_SCORES: dict[str, float] = {"full-range": 0.5, "short-range": 0.6}
-SHORT_RANGE_MARGIN = DEFAULT_MIN_SCORES["short-range"] - DEFAULT_MIN_SCORES["full-range"]
+#: In ``auto``, ``--min-face-score`` sets full-range's minimum score and short-range's follows this
+#: much above it (0.5 and 0.6 by default, each model's own): on photos of no person short-range
+#: reports cat faces and coffee cups at 0.5 that it does not at 0.6.
+SHORT_RANGE_MARGIN = SHORT_RANGE.min_score - FULL_RANGE.min_score
 #: A second detector's box overlapping one of the first's by this IoU or more is the same face.
 SAME_FACE_IOU = 0.3
 
@@ -80,33 +81,39 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
     if name == "haar":
         return HaarFaceDetector(detect_width=DEFAULT_DETECT_WIDTH if detect_width is None else detect_width)
     if name in (FULL_RANGE.name, SHORT_RANGE.name):
-        model = FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE
-        return BlazeFaceDetector(DEFAULT_MIN_SCORES[name] if min_score is None else min_score, threads, model=model)
-    full = DEFAULT_MIN_SCORES["full-range"] if min_score is None else min_score
+        return BlazeFaceDetector(min_score, threads, model=FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE)
+    full = FULL_RANGE.min_score if min_score is None else min_score
     short = min(0.99, full + SHORT_RANGE_MARGIN)
     return UnionDetector(BlazeFaceDetector(full, threads, model=FULL_RANGE), BlazeFaceDetector(short, threads, model=SHORT_RANGE))
 
 
 class UnionDetector:
-    """``first``'s faces, and ``second``'s where ``first`` found none.
+    """``first``'s faces, and ``second``'s away from them.
 
     Both look at every frame, so in a group the faces one misses the other can add, wherever they
     are: a second detector run only on frames where the first finds nothing never looks for the
     rest of a group once one face is found. A ``second`` box that overlaps a ``first`` one
-    (IoU >= :data:`SAME_FACE_IOU`) is the same face and is dropped.
+    (IoU >= :data:`SAME_FACE_IOU`) or is centred inside one is the same face and is dropped.
     """
 
     def __init__(self, first: FaceDetector, second: FaceDetector) -> None:
         self.first, self.second = first, second
 
     def describe(self) -> str:
-        return f"{self.first.describe()}, and {self.second.describe()} where it finds none"
+        return f"{self.first.describe()}, plus {self.second.describe()} for the faces it misses"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         first = self.first.detect(gray)
         second = self.second.detect(gray)
         if len(first) and len(second):
-            second = second[box_iou(second, first).max(axis=1) < SAME_FACE_IOU]
+            centres = second[:, :2] + second[:, 2:] / 2.0
+            inside = (
+                (centres[:, None, 0] >= first[None, :, 0])
+                & (centres[:, None, 0] < first[None, :, 0] + first[None, :, 2])
+                & (centres[:, None, 1] >= first[None, :, 1])
+                & (centres[:, None, 1] < first[None, :, 1] + first[None, :, 3])
+            ).any(axis=1)
+            second = second[(box_iou(second, first).max(axis=1) < SAME_FACE_IOU) & ~inside]
         if not len(second):
             return first
         boxes = np.concatenate([first, second])
@@ -118,18 +125,23 @@ class EveryNthFrame:
 
     A face moves little between frames at camera rate, so skipping detection buys speed where it
     costs most (a Pi 4): on 128 px test faces drifting 2 px per frame, detecting every 2nd frame
-    found 27% of faces where every frame found 32%, at 1.0 ms per frame instead of 1.9
-    (``benchmarks/bench_detectors.py``). A face that appears is found up to ``n`` - 1 frames late.
+    found 27% of faces where every frame found 32% (12 clips: a few points are noise), at 1.7 ms
+    per frame instead of 3.0 (``benchmarks/bench_detectors.py``). A face that appears is found
+    up to ``n`` - 1 frames late. A frame of another size (the next image of a folder, a camera
+    reopened at another resolution) is always detected afresh.
     """
 
     def __init__(self, detector: FaceDetector, n: int) -> None:
         self.detector, self.n, self.count = detector, n, 0
         self.boxes = np.zeros((0, 4), dtype=np.int32)
+        self.shape: tuple[int, ...] = ()
 
     def describe(self) -> str:
         return f"{self.detector.describe()}, every {self.n} frames (boxes kept between)"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
+        if gray.shape != self.shape:
+            self.shape, self.count = gray.shape, 0
         if self.count % self.n == 0:
             self.boxes = self.detector.detect(gray)
         self.count += 1

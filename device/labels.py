@@ -8,8 +8,6 @@ that also keeps clear of other faces' boxes is preferred. Larger faces are place
 
 from __future__ import annotations
 
-import numpy as np
-
 Rect = tuple[int, int, int, int]  # x, y, w, h
 
 
@@ -18,24 +16,31 @@ def overlaps(a: Rect, b: Rect) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def candidates(box: Rect, size: tuple[int, int], frame: tuple[int, int]) -> list[Rect]:
-    """Label rectangles for ``box`` in order of preference, kept inside a ``frame`` (width, height)."""
+def drawn(box: Rect, line: int) -> Rect:
+    """The pixels a box covers once drawn: OpenCV's rectangle includes its far edge and its
+    ``line``-px line straddles the edge."""
     x, y, w, h = box
+    return x - line, y - line, w + 2 * line + 1, h + 2 * line + 1
+
+
+def candidates(box: Rect, size: tuple[int, int], frame: tuple[int, int], line: int = 1) -> list[Rect]:
+    """Label rectangles for ``box`` in order of preference, kept inside a ``frame`` (width, height)."""
+    x, y, w, h = drawn(box, line)
     label_w, label_h = size
     frame_w, frame_h = frame
-    left = int(np.clip(x, 0, max(0, frame_w - label_w)))
-    tops = [y - label_h, y + h, y]
+    left = min(max(x, 0), max(0, frame_w - label_w))
+    tops = [y - label_h, y + h, y + 2 * line]
     tops += [t for step in range(1, frame_h // max(label_h, 1) + 1) for t in (y - label_h * (step + 1), y + h + label_h * step)]
     inside = [t for t in tops if 0 <= t <= frame_h - label_h]
     return [(left, t, label_w, label_h) for t in inside] or [(left, 0, label_w, label_h)]
 
 
-def place_labels(boxes: list[Rect], sizes: list[tuple[int, int]], frame: tuple[int, int]) -> list[Rect]:
+def place_labels(boxes: list[Rect], sizes: list[tuple[int, int]], frame: tuple[int, int], line: int = 1) -> list[Rect]:
     """One label rectangle per box (same order): none overlapping another where the frame has room."""
     placed: dict[int, Rect] = {}
     for i in sorted(range(len(boxes)), key=lambda k: -boxes[k][2] * boxes[k][3]):
-        options = candidates(boxes[i], sizes[i], frame)
-        others = [boxes[k] for k in range(len(boxes)) if k != i]
+        options = candidates(boxes[i], sizes[i], frame, line)
+        others = [drawn(boxes[k], line) for k in range(len(boxes)) if k != i]
         free = [r for r in options if not any(overlaps(r, p) for p in placed.values())]
         clear = [r for r in free if not any(overlaps(r, b) for b in others)]
         placed[i] = (clear or free or options)[0]

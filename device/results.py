@@ -103,7 +103,7 @@ class FrameResult:
         texts = [f"{face.emotion} {face.score:.0%}" for face in self.faces]
         metrics = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * thickness, thickness) for text in texts]
         sizes = [(tw + 4, th + base + 4) for (tw, th), base in metrics]
-        rects = place_labels([face.box for face in self.faces], sizes, frame)
+        rects = place_labels([face.box for face in self.faces], sizes, frame, line=thickness)
         return [Label(text, rect, th) for text, rect, ((_, th), _) in zip(texts, rects, metrics)]
 
 

@@ -25,7 +25,7 @@ from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
 from fer_edge.device.smoothing import FaceSmoother
-from fer_edge.device.sources import Frame, FrameSource, open_source
+from fer_edge.device.sources import Frame, FrameSource, ImageSource, open_source
 from fer_edge.errors import FerEdgeError
 
 #: The shipped int8 model, inside the ``fer_edge.models`` package data (``models/`` in a clone).
@@ -181,9 +181,10 @@ def run(
     ``smooth=None`` smooths live sources (cameras, streams) and not files. ``test_time_flip=None``
     does what the model's sidecar says (its recorded accuracy was measured that way); off halves
     the time per face at some accuracy. ``detect_every`` > 1 detects faces on every Nth frame
-    only. ``overlap`` reads and detects the next frame while the current one is classified (device/background.py says when that pays). ``append`` adds to an
-    existing ``json_out`` file instead of replacing it. Notes and the summary go
-    to ``log`` (stdout, or stderr when the JSON lines take stdout).
+    only. ``overlap`` reads and detects the next frame while the current one is classified
+    (device/background.py says when that pays). ``append`` adds to an existing ``json_out`` file
+    instead of replacing it. Notes and the summary go to ``log`` (stdout, or stderr when the JSON
+    lines take stdout).
     """
     if log is None:
         stream = sys.stderr if str(json_out) == "-" else sys.stdout
@@ -199,6 +200,9 @@ def run(
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip, require_sidecar=True)
     face_detector = make_detector(detector, detect_width=detect_width, min_score=min_face_score, every=detect_every, threads=threads)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)
+    if detect_every > 1 and isinstance(source, ImageSource):
+        source.close()
+        raise FerEdgeError(f"--detect-every {detect_every}: for video and cameras; {source.name} is images, each detected on its own")
     smooth = source.live if smooth is None else smooth
     pipeline = FacePipeline(classifier, face_detector, FaceSmoother() if smooth else None)
     if verbose:

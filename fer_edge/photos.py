@@ -89,6 +89,8 @@ def place_photo(
     """A 640x480 BGR frame showing ``photo`` scaled so its first face is ``face_size`` px wide, and
     the faces' boxes in it. A photo larger than the frame is cut around the face; a smaller one is
     pasted at random on a view of ``scenes`` (grey noise without them)."""
+    if not 0 < face_size <= min(FRAME_WIDTH, FRAME_HEIGHT):
+        raise ValueError(f"face size {face_size}: must be between 1 and {min(FRAME_WIDTH, FRAME_HEIGHT)} px")
     scale = face_size / photo.faces[0][2]
     image = cv2.resize(photo.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     faces = np.round(np.asarray(photo.faces, dtype=np.float64) * scale).astype(int)
@@ -133,6 +135,8 @@ def photo_group(
     head and shoulders at ``face_sizes``), on a view of ``scenes``; and their face boxes."""
     frame = background(scenes or [], rng)
     column = FRAME_WIDTH // len(photos)
+    if max(face_sizes) > column or 2 * max(face_sizes) > FRAME_HEIGHT:
+        raise ValueError(f"faces of {max(face_sizes)} px do not fit {len(photos)} columns of {column} px")
     boxes = []
     for k, (photo, size) in enumerate(zip(photos, face_sizes)):
         cut, box = head_and_shoulders(photo, size)
@@ -144,6 +148,5 @@ def photo_group(
         at_x = k * column + int(rng.integers(0, column - width + 1))
         at_y = int(rng.integers(0, FRAME_HEIGHT - height + 1))
         frame[at_y : at_y + height, at_x : at_x + width] = cut
-        if 0 <= box[0] and box[0] + size <= width and box[1] + size <= height:
-            boxes.append([box[0] + at_x, box[1] + at_y, size, size])
+        boxes.append([box[0] + at_x, box[1] + at_y, size, size])
     return frame, boxes

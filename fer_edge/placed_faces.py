@@ -180,7 +180,8 @@ def found_matrix(truth: np.ndarray, detected: np.ndarray) -> tuple[np.ndarray, n
     A box found a face when their IoU is at least :data:`FOUND_IOU`, or when it lies on the face
     inside a loose crop: FER2013's crops differ in how much of them the face fills (from about half
     to all of the side), and a detector boxes the face, not the crop. So a box at least
-    :data:`INSIDE_SHARE` inside the placed crop and at least :data:`MIN_SIDE` of its side found it.
+    :data:`INSIDE_SHARE` inside the placed crop, at least :data:`MIN_SIDE` of its side and centred
+    in the crop's middle half found it.
     """
     iou = box_iou(truth, detected)
     tx0, ty0 = truth[:, 0:1], truth[:, 1:2]
@@ -189,14 +190,18 @@ def found_matrix(truth: np.ndarray, detected: np.ndarray) -> tuple[np.ndarray, n
     inter = np.clip(np.minimum(tx1, dx1) - np.maximum(tx0, dx0), 0, None) * np.clip(np.minimum(ty1, dy1) - np.maximum(ty0, dy0), 0, None)
     inside = inter / np.maximum(detected[:, 2] * detected[:, 3], 1e-9)
     side = detected[:, 2] / np.maximum(truth[:, 2:3], 1e-9)
-    return (iou >= FOUND_IOU) | ((inside >= INSIDE_SHARE) & (side >= MIN_SIDE)), iou
+    off_x = np.abs(dx0 + detected[:, 2] / 2 - (tx0 + truth[:, 2:3] / 2)) / np.maximum(truth[:, 2:3], 1e-9)
+    off_y = np.abs(dy0 + detected[:, 3] / 2 - (ty0 + truth[:, 3:4] / 2)) / np.maximum(truth[:, 3:4], 1e-9)
+    on_face = (inside >= INSIDE_SHARE) & (side >= MIN_SIDE) & (off_x <= 0.25) & (off_y <= 0.25)
+    return (iou >= FOUND_IOU) | on_face, iou
 
 
 def match_faces(truth: np.ndarray | list, detected: np.ndarray | list) -> tuple[list[int | None], int]:
     """Which detected box found each true face (its index, or None), and how many boxes are false.
 
-    Each face is found by the box of highest IoU among those that found it (:func:`found_matrix`);
-    a box that found no face and has IoU under :data:`FALSE_IOU` with every face is false.
+    Each face is found by the box of highest IoU among those that found it (:func:`found_matrix`).
+    False boxes: those that found no face and have IoU under :data:`FALSE_IOU` with every face,
+    and second boxes on a face already found.
     """
     truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
     detected = np.asarray(detected, dtype=np.float64).reshape(-1, 4)
@@ -207,8 +212,11 @@ def match_faces(truth: np.ndarray | list, detected: np.ndarray | list) -> tuple[
     found, iou = found_matrix(truth, detected)
     ranked = np.where(found, iou, -1.0)
     matches = [int(row.argmax()) if row.max() >= 0 else None for row in ranked]
-    false = ~found.any(axis=0) & (iou.max(axis=0) < FALSE_IOU)
-    return matches, int(false.sum())
+    elsewhere = ~found.any(axis=0) & (iou.max(axis=0) < FALSE_IOU)
+    used = np.zeros(len(detected), dtype=bool)
+    used[[m for m in matches if m is not None]] = True
+    duplicates = found.any(axis=0) & ~used
+    return matches, int((elsewhere | duplicates).sum())
 
 
 def build_video(

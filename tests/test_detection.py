@@ -31,13 +31,13 @@ def pipeline(edge_int8_model) -> FacePipeline:
 def people() -> list:
     try:
         return photos.portraits()
-    except ImportError as exc:  # pragma: no cover - a setup without the dev extra
-        require(False, f"the real photos need scikit-image and Matplotlib ({exc})")
+    except ImportError as exc:  # a setup without the dev extra
+        require(False, f"the real photos need scikit-image and Matplotlib, the dev extra ({exc})")
 
 
 @pytest.fixture(scope="module")
-def scenes() -> list[np.ndarray]:
-    return photos.empty_scenes()
+def scenes(people) -> list[np.ndarray]:
+    return photos.empty_scenes()  # scikit-image, as ``people`` checked
 
 
 def found_rate(pipeline: FacePipeline, frames: list[np.ndarray], truth: list[list[list[int]]]) -> tuple[float, int]:
@@ -76,7 +76,7 @@ def test_small_pasted_test_faces_are_found_and_labelled(pipeline, test_split):
                 labelled += result.faces[match].label == test_split.labels[index]
     print(f"64 px test faces: found {found / 150:.0%}, labelled right {labelled / 150:.0%} of shown")
     assert found / 150 >= 0.08
-    assert labelled <= found
+    assert labelled >= 0.5 * found  # the 48x48 crop of a 64 px face still reads like the dataset's
 
 
 def test_every_person_in_a_real_group_is_found(pipeline, people, scenes):
@@ -101,7 +101,7 @@ def group_rates(test_split, name: str) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def test_faces_in_a_group_are_found_about_as_often_as_the_same_faces_alone(test_split):
+def test_faces_in_a_group_are_found_within_ten_points_of_the_same_faces_alone(test_split):
     """Measured (341 faces): auto 31.1% in groups against 37.2% alone. BlazeFace loses a few points
     per face when other faces share the frame (the cascade, measured the same way, loses none)."""
     in_group, alone = group_rates(test_split, "auto")

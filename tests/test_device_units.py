@@ -10,7 +10,7 @@ import pytest
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres, weighted_nms
-from fer_edge.device.detector import HaarFaceDetector, UnionDetector, find_cascade, make_detector
+from fer_edge.device.detector import EveryNthFrame, HaarFaceDetector, UnionDetector, find_cascade, make_detector
 from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
@@ -127,7 +127,7 @@ def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
 
 
 class ListedBoxes:
-    """A detector that returns set boxes and counts its calls (the fallback's logic, without images)."""
+    """A detector that returns set boxes and counts its calls (combining detectors, without images)."""
 
     def __init__(self, boxes: list[list[int]]) -> None:
         self.boxes, self.calls = np.array(boxes, dtype=np.int32).reshape(-1, 4), 0
@@ -149,18 +149,34 @@ def test_union_adds_the_second_detectors_faces_where_the_first_found_none():
     np.testing.assert_array_equal(UnionDetector(first, second).detect(frame), [[150, 20, 60, 60], [10, 10, 40, 40]])
     assert (first.calls, second.calls) == (1, 1)
     np.testing.assert_array_equal(UnionDetector(ListedBoxes([]), second).detect(frame), second.boxes[[1, 0]])
+    # A much larger box centred on the first's face (IoU under 0.3) is still that face.
+    larger = ListedBoxes([[0, 0, 80, 80]])
+    np.testing.assert_array_equal(UnionDetector(ListedBoxes([[30, 30, 20, 20]]), larger).detect(frame), [[30, 30, 20, 20]])
     np.testing.assert_array_equal(UnionDetector(first, ListedBoxes([])).detect(frame), first.boxes)
 
 
+class CountingBoxes:
+    """A detector whose box moves 10 px right on every call: which frame's boxes came back shows."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return np.array([[10 * self.calls, 0, 20, 20]], dtype=np.int32)
+
+    def describe(self) -> str:
+        return "counting"
+
+
 def test_detecting_every_nth_frame_keeps_the_last_boxes_between():
+    counting = CountingBoxes()
+    every_third = EveryNthFrame(counting, 3)
     frame = np.zeros((48, 48), np.uint8)
-    listed = ListedBoxes([[1, 2, 30, 30]])
-    every_third = make_detector("haar", every=3)
-    assert "every 3 frames" in every_third.describe()
-    every_third.detector = listed
-    found = [every_third.detect(frame) for _ in range(7)]
-    assert listed.calls == 3  # frames 0, 3 and 6
-    assert all(np.array_equal(boxes, listed.boxes) for boxes in found)
+    lefts = [int(every_third.detect(frame)[0, 0]) for _ in range(7)]
+    assert lefts == [10, 10, 10, 20, 20, 20, 30]  # detected on frames 0, 3 and 6 only
+    assert int(every_third.detect(np.zeros((60, 80), np.uint8))[0, 0]) == 40  # another size: detected afresh
+    assert "every 3 frames" in make_detector("haar", every=3).describe()
     with pytest.raises(FerEdgeError, match="--detect-every 0: must be at least 1"):
         make_detector(every=0)
 
