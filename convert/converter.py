@@ -24,7 +24,7 @@ from fer_edge.convert.tensors import TFLiteTensors, read_tensors
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
-from fer_edge.files import check_output_path, write_json
+from fer_edge.files import check_no_clash, check_output_path, write_json
 from fer_edge.sidecar import sidecar_path, training_provenance, write_sidecar
 
 
@@ -170,6 +170,11 @@ def convert(
         raise FerEdgeError(f"{model_path}: expected a .keras model (the float model fer-edge train writes)")
     if sidecar_path(out).resolve() == sidecar_path(model_path).resolve():
         raise FerEdgeError(f"--out {out}: its sidecar would overwrite {sidecar_path(model_path)}; choose another name, e.g. {default_out(model_path, mode).name}")
+    run_record = model_path.parent / "run.json"
+    check_no_clash(
+        {"--out": out, "--out's sidecar": sidecar_path(out), "--json": json_out, "--confusion": confusion},
+        {"the model": model_path, "the model's sidecar": sidecar_path(model_path), "its run's run.json": run_record if run_record.is_file() else None, "--data": data},
+    )
     if not tolerance >= 0:
         raise FerEdgeError(f"--tolerance {tolerance}: must be 0 or more accuracy points")
     command = command or convert_command(model_path, mode, data, out, calibration_size, seed, tolerance, test_time_flip, json_out, confusion)

@@ -27,6 +27,8 @@ from fer_edge.device.results import RunSummary
 from fer_edge.device.smoothing import FaceSmoother
 from fer_edge.device.sources import Frame, FrameSource, ImageSource, open_source
 from fer_edge.errors import FerEdgeError
+from fer_edge.files import check_no_clash
+from fer_edge.sidecar import sidecar_path
 
 #: The shipped int8 model, inside the ``fer_edge.models`` package data (``models/`` in a clone).
 DEFAULT_MODEL = Path("edge") / "edge-int8.tflite"
@@ -197,6 +199,11 @@ def run(
         raise FerEdgeError("--append adds to a --json FILE; give one")
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
+    camera_path = Path(camera) if isinstance(camera, str) and Path(camera).exists() else None
+    check_no_clash(
+        {"--json": json_out, "--record": record},
+        {"--model": model_path, "--model's sidecar": sidecar_path(model_path), "--camera": camera_path},
+    )
     classifier = TFLiteClassifier(model_path, num_threads=threads, test_time_flip=test_time_flip, require_sidecar=True)
     face_detector = make_detector(detector, detect_width=detect_width, min_score=min_face_score, every=detect_every, threads=threads)
     source = camera if isinstance(camera, FrameSource) else open_source(camera)

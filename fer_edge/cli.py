@@ -19,7 +19,8 @@ import typer
 from fer_edge import __version__
 from fer_edge.dataset import default_data_dir
 from fer_edge.errors import FerEdgeError
-from fer_edge.files import check_output_path, write_json
+from fer_edge.files import check_no_clash, check_output_path, write_json
+from fer_edge.sidecar import sidecar_path
 from fer_edge.train.backend import choose_backend_if_unset
 
 app = typer.Typer(
@@ -174,6 +175,10 @@ def evaluate_command(
         require_matplotlib("--confusion")
     if predictions is not None:
         check_output_path("--predictions", predictions)
+    check_no_clash(
+        {"--json": json_out, "--confusion": confusion, "--predictions": predictions},
+        {"the model": model, "the model's sidecar": sidecar_path(model), "--data": data},
+    )
     report = evaluate(model, data, split, test_time_flip=test_time_flip, predictions_out=predictions)
     if to_stdout:
         typer.echo(json.dumps(report.to_dict(), indent=2))

@@ -30,6 +30,39 @@ def check_output_path(option: str, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+PathLike = str | os.PathLike[str]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: equal once links are resolved, or one inode (a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_no_clash(outputs: dict[str, PathLike | None], inputs: dict[str, PathLike | None]) -> None:
+    """Refuse, before any work, an output that would replace an input or another output, or land
+    inside an input folder (a data set, an image folder).
+
+    ``outputs`` and ``inputs`` map how the user named each path (``--json``, ``the model``) to
+    the path; ``None`` and ``-`` (stdout) are skipped. Paths are compared after resolving links.
+    """
+    given_outputs = [(name, Path(p)) for name, p in outputs.items() if p is not None and str(p) != "-"]
+    given_inputs = [(name, Path(p)) for name, p in inputs.items() if p is not None and str(p) != "-"]
+    for k, (name, out) in enumerate(given_outputs):
+        for input_name, source in given_inputs:
+            if same_file(out, source):
+                raise FerEdgeError(f"{name} {out}: is {input_name} ({source}), which this command reads; choose another file")
+            if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
+                raise FerEdgeError(f"{name} {out}: is inside {input_name} ({source}), which this command reads; write it elsewhere")
+        for other_name, other in given_outputs[:k]:
+            if same_file(out, other):
+                raise FerEdgeError(f"{name} {out}: is also {other_name}; give each output its own file")
+
+
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` whole, or raise a one-line error and leave ``path`` as it was."""
     path = Path(path)

@@ -1,0 +1,95 @@
+"""No output path may replace an input: each command refuses the clash in one line, before any
+work, and leaves every file as it was (paths compared after resolving links)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from clitools import assert_one_line_error, fer_edge
+
+from fer_edge.errors import FerEdgeError
+from fer_edge.files import check_no_clash
+
+
+@pytest.fixture()
+def model_copy(edge_int8_model, tmp_path) -> Path:
+    """The shipped int8 model and its sidecar, copied where a test may try to destroy them."""
+    model = tmp_path / "X.tflite"
+    shutil.copy(edge_int8_model, model)
+    shutil.copy(edge_int8_model.with_suffix(".json"), model.with_suffix(".json"))
+    return model
+
+
+def snapshot(*paths: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in paths}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--json", "{model}"], "--json {model}: is the model"),
+        (["--json", "{sidecar}"], "--json {sidecar}: is the model's sidecar"),
+        (["--predictions", "{model}"], "--predictions {model}: is the model"),
+        (["--json", "{link}"], "is the model"),
+        (["--json", "{tmp}/r.json", "--predictions", "{tmp}/r.json"], "is also --json"),
+    ],
+)
+def test_eval_refuses_outputs_that_are_its_inputs(model_copy, fer2013_dir, tmp_path, flags, message):
+    link = tmp_path / "link.tflite"
+    link.symlink_to(model_copy)
+    names = {"model": model_copy, "sidecar": model_copy.with_suffix(".json"), "link": link, "tmp": tmp_path}
+    before = snapshot(model_copy, model_copy.with_suffix(".json"))
+    done = fer_edge("eval", model_copy, "--data", fer2013_dir, *[f.format(**names) for f in flags], check=False)
+    assert_one_line_error(done, message.format(**names))
+    assert snapshot(model_copy, model_copy.with_suffix(".json")) == before
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_eval_refuses_a_report_inside_the_data(model_copy, tmp_path):
+    data = tmp_path / "data"  # empty: the clash is refused before the data is read
+    data.mkdir()
+    done = fer_edge("eval", model_copy, "--data", data, "--json", data / "report.json", check=False)
+    assert_one_line_error(done, "is inside --data")
+    assert not (data / "report.json").exists()
+
+
+@pytest.mark.parametrize("option", ["--json", "--record"])
+def test_run_refuses_to_write_over_its_video(model_copy, tmp_path, option):
+    video = tmp_path / "in.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for _ in range(3):
+        writer.write(np.full((48, 64, 3), 110, np.uint8))
+    writer.release()
+    before = snapshot(video)
+    done = fer_edge("run", "--camera", video, "--model", model_copy, "--no-display", option, video, check=False)
+    assert_one_line_error(done, f"{option} {video}: is --camera")
+    assert snapshot(video) == before
+
+
+def test_run_refuses_to_write_into_its_image_folder(model_copy, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((48, 64, 3), 110, np.uint8))
+    done = fer_edge("run", "--camera", folder, "--model", model_copy, "--no-display", "--record", folder / "out.mp4", check=False)
+    assert_one_line_error(done, "is inside --camera")
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png"]
+
+
+def test_convert_refuses_to_write_over_the_model_it_converts(tmp_path, fer2013_dir):
+    model = tmp_path / "M.keras"
+    model.write_bytes(b"not read: the clash is refused first")
+    done = fer_edge("convert", model, "--data", fer2013_dir, "--out", tmp_path / "M8.tflite", "--json", model, check=False)
+    assert_one_line_error(done, f"--json {model}: is the model")
+    assert model.read_bytes() == b"not read: the clash is refused first"
+    assert not (tmp_path / "M8.tflite").exists()
+
+
+def test_stdout_and_distinct_files_are_no_clash(tmp_path):
+    check_no_clash({"--json": "-", "--record": tmp_path / "a.mp4"}, {"--camera": tmp_path / "b.mp4", "--model": None})
+    with pytest.raises(FerEdgeError, match="is also --json"):
+        check_no_clash({"--json": tmp_path / "a", "--predictions": tmp_path / "." / "a"}, {})
