@@ -50,9 +50,28 @@ class TFLiteClassifier:
         self.output_scale, self.output_zero_point = (float(v) for v in self._output["quantization"])
         self._batch = int(self._input["shape"][0])
         self.sidecar = read_sidecar(self.path, required=require_sidecar)
+        if self.sidecar is not None:
+            self.check_sidecar_tensors()
         if test_time_flip is None:
             test_time_flip = bool(self.sidecar and self.sidecar.get("test_time_flip", False))
         self.test_time_flip = test_time_flip
+
+    def check_sidecar_tensors(self) -> None:
+        """Refuse a sidecar whose input tensor (dtype, scale, zero point) is not this model's: it
+        describes another model, and its preprocessing and flip may not fit this one."""
+        described = self.sidecar.get("input") if self.sidecar else None
+        if not isinstance(described, dict):
+            return  # older sidecars without tensor records: the size check in read_sidecar still holds
+        actual = {"dtype": self.input_dtype.name, "scale": self.input_scale or None, "zero_point": self.input_zero_point if self.input_scale else None}
+        same_dtype = described.get("dtype") == actual["dtype"]
+        same_scale = described.get("scale") is None if actual["scale"] is None else np.isclose(described.get("scale") or 0.0, actual["scale"])
+        same_zero = described.get("zero_point") is None if actual["zero_point"] is None else described.get("zero_point") == actual["zero_point"]
+        if not (same_dtype and same_scale and same_zero):
+            raise FerEdgeError(
+                f"{self.path.with_suffix('.json')}: describes an input of {described.get('dtype')}, scale {described.get('scale')}, "
+                f"zero point {described.get('zero_point')}; {self.path.name} has {actual['dtype']}, scale {actual['scale']}, "
+                f"zero point {actual['zero_point']}: a sidecar from another model?"
+            )
 
     def quantize(self, faces: np.ndarray) -> np.ndarray:
         """Faces as the model's input tensor: float pixels, or integers per the input's scale and zero point."""

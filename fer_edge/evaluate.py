@@ -31,7 +31,7 @@ def load_keras_model(path: str | os.PathLike[str]):
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; the user needs one line
         raise FerEdgeError(f"{path}: cannot load Keras model ({first_line(exc)})") from None
 

@@ -60,10 +60,35 @@ def read_sidecar(model_path: str | os.PathLike[str], *, required: bool = True) -
         raise FerEdgeError(f"{path}: sidecar schema {card.get('schema') if isinstance(card, dict) else None!r}; expected {SIDECAR_SCHEMA}")
     if tuple(card.get("class_names", ())) != CLASS_NAMES:
         raise FerEdgeError(f"{path}: class_names {card.get('class_names')} differ from fer-edge's {list(CLASS_NAMES)}")
-    preprocessing = card.get("preprocessing", {}).get("id")
-    if preprocessing != PREPROCESSING_ID:
-        raise FerEdgeError(f"{path}: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}, which this fer-edge implements")
+    check_fields(card, path, Path(model_path))
     return card
+
+
+#: The largest crop margin a sidecar may give (a share of the face box's side on each side): 0.5
+#: already doubles the crop; larger ones are a typo, and 1000 would allocate gigabytes.
+MAX_FACE_MARGIN = 0.5
+
+
+def check_fields(card: dict, path: Path, model_path: Path) -> None:
+    """Refuse, in one line, a sidecar whose fields the runtime uses have the wrong type or range,
+    or that describes a model of another size than the file beside it."""
+    preprocessing = card.get("preprocessing")
+    if not isinstance(preprocessing, dict):
+        raise FerEdgeError(f"{path}: preprocessing must be an object, not {type(preprocessing).__name__}")
+    if preprocessing.get("id") != PREPROCESSING_ID:
+        raise FerEdgeError(f"{path}: preprocessing {preprocessing.get('id')!r} is not {PREPROCESSING_ID!r}, which this fer-edge implements")
+    margin = preprocessing.get("face_margin", 0.0)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= MAX_FACE_MARGIN:
+        raise FerEdgeError(f"{path}: preprocessing.face_margin {margin!r} must be a number from 0 to {MAX_FACE_MARGIN}")
+    flip = card.get("test_time_flip", False)
+    if not isinstance(flip, bool):
+        raise FerEdgeError(f"{path}: test_time_flip {flip!r} must be true or false (JSON booleans, not text)")
+    size = card.get("size_bytes")
+    if size is not None and model_path.is_file() and model_path.stat().st_size != size:
+        raise FerEdgeError(
+            f"{path}: describes a model of {size} bytes, but {model_path.name} has {model_path.stat().st_size}: "
+            "a sidecar from another model? (fer-edge convert writes the right one)"
+        )
 
 
 def write_sidecar(model_path: str | os.PathLike[str], card: dict) -> Path:

@@ -248,7 +248,7 @@ def load_restart_point(out: Path):
 
     path = out / "checkpoints" / "last.keras"
     try:
-        model = keras.models.load_model(path)
+        model = keras.models.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a file it cannot rebuild
         trained_on = json.loads((out / "run.json").read_text()).get("versions", {}).get("keras_backend", "tensorflow")
         raise FerEdgeError(
