@@ -21,7 +21,7 @@ from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import make_detector
 from fer_edge.device.interpreter import backend_version
-from fer_edge.device.outputs import JsonLines, VideoRecorder, open_window
+from fer_edge.device.outputs import JsonLines, OutputError, VideoRecorder, open_window
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
 from fer_edge.device.smoothing import FaceSmoother
@@ -232,6 +232,7 @@ def run(
     outputs: list = []
     summary = RunSummary(source.name, str(model_path), classifier.backend, threads, overlapped=overlap)
     stopped = "end of source"
+    failure: OutputError | None = None
     try:
         if display:
             window, reason = open_window()
@@ -239,7 +240,7 @@ def run(
                 log(f"note: no preview window: {reason}; running headless (--no-display skips this check)")
         if window is not None:
             outputs.append(window)
-        json_lines = JsonLines(json_out, append=append) if json_out is not None else None
+        json_lines = JsonLines(json_out, append=append, log=log) if json_out is not None else None
         recorder = VideoRecorder(record, source.fps) if record is not None else None
         outputs += [o for o in (json_lines, recorder) if o is not None]
         print_frames = window is None and json_lines is None and recorder is None
@@ -251,7 +252,9 @@ def run(
                 frames = detected_frames(source, pipeline, retry_s)
             try:
                 index = 0
+                last_frame_at = time.perf_counter()
                 for frame, detected, read_s in frames:
+                    last_frame_at = time.perf_counter()
                     result = pipeline.classify(detected, index, frame.time, read_s=read_s)
                     summary.add(result)
                     if json_lines is not None:
@@ -273,12 +276,16 @@ def run(
                 else:
                     if index == 0:
                         raise no_frame_error(source, retry_s)
-                    stopped = f"no frame for {retry_s:.0f} s" if source.live else "end of source"
+                    # Reopening a camera can block, so the wait may run past retry_s: say how long it was.
+                    stopped = f"no frame for {time.perf_counter() - last_frame_at:.0f} s" if source.live else "end of source"
             except KeyboardInterrupt:
                 stopped = "interrupted"
             except BrokenPipeError:  # `fer-edge run --json - | head`: the reader has gone
                 stopped = "output closed"
                 silence_stdout()
+            except OutputError as exc:  # a full disk: the summary first, then the one-line error
+                stopped = "output failed"
+                failure = exc
             finally:
                 frames.close()  # stops and waits for the detecting thread before the source closes
     finally:
@@ -287,4 +294,6 @@ def run(
         source.close()
     summary.finish(stopped)
     log(summary.table())
+    if failure is not None:
+        raise failure
     return summary

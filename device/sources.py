@@ -81,6 +81,11 @@ class CaptureSource(FrameSource):
                 f"--camera {self.target}: cannot open camera {self.target}; check it is plugged in and not in use "
                 "(ls /dev/video*), try another index, or --camera picam for the Pi camera module"
             )
+        if self.live and str(self.target).startswith("/dev/"):
+            return (
+                f"--camera {self.target}: cannot open this camera device; check it exists and is a capture device "
+                "(ls /dev/video*; v4l2-ctl --list-devices), that it is not in use, and that you may read it (the video group)"
+            )
         if self.live:
             return f"--camera {self.target}: cannot open the stream; check the URL and that it is reachable"
         return f"{self.target}: cannot open as a video (corrupt, or a format this OpenCV build cannot decode)"

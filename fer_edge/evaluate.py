@@ -8,6 +8,7 @@ no per-image Python loop. TensorFlow is imported only for ``.keras`` models, so 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,17 @@ def load_keras_model(path: str | os.PathLike[str]):
     path = Path(path)
     if not path.is_file():
         raise FerEdgeError(f"{path}: model file not found")
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise FerEdgeError(f"{path}: not a Keras model: a .keras file is a zip archive and this one is not (damaged, or another format)")
     import keras
 
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; the user needs one line
-        raise FerEdgeError(f"{path}: cannot load Keras model ({first_line(exc)})") from None
+        reason = first_line(exc)
+        if reason.startswith("File not found"):  # Keras's words for an archive it cannot read
+            reason = "a damaged .keras archive: Keras could not read the model in it"
+        raise FerEdgeError(f"{path}: cannot load Keras model ({reason})") from None
 
 
 def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:

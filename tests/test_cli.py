@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,26 @@ def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path
     assert (run / "run.json").read_text() == before, "a refused resume changes nothing"
 
 
+def test_a_damaged_restart_point_on_its_own_backend_is_called_damaged(tmp_path: Path) -> None:
+    """Advice to resume on the backend it was saved on is wrong when that is the backend in use."""
+    import keras
+
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.train.trainer import load_restart_point
+
+    (tmp_path / "checkpoints").mkdir()
+    with zipfile.ZipFile(tmp_path / "checkpoints" / "last.keras", "w") as archive:
+        archive.writestr("config.json", "{not json")
+    here = keras.backend.backend()
+    (tmp_path / "run.json").write_text(json.dumps({"versions": {"keras_backend": here}}))
+    with pytest.raises(FerEdgeError, match=f"saved on {here}, the backend in use, so the file is damaged"):
+        load_restart_point(tmp_path)
+    other = "jax" if here != "jax" else "tensorflow"
+    (tmp_path / "run.json").write_text(json.dumps({"versions": {"keras_backend": other}}))
+    with pytest.raises(FerEdgeError, match=f"resume it there \\(KERAS_BACKEND={other}\\)"):
+        load_restart_point(tmp_path)
+
+
 def test_eval_of_a_missing_model_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
     result = fer_edge("eval", tmp_path / "nope.keras", "--data", fer2013_dir, check=False)
     assert_one_line_error(result, "nope.keras: model file not found")
@@ -110,7 +131,13 @@ def test_eval_of_a_missing_model_is_one_line(fer2013_dir: Path, tmp_path: Path) 
 def test_eval_of_a_file_that_is_no_model_is_one_line(fer2013_dir: Path, tmp_path: Path) -> None:
     fake = tmp_path / "fake.keras"
     fake.write_text("not a zip")
-    assert_one_line_error(fer_edge("eval", fake, "--data", fer2013_dir, check=False), "fake.keras: cannot load Keras model")
+    assert_one_line_error(fer_edge("eval", fake, "--data", fer2013_dir, check=False), "fake.keras: not a Keras model: a .keras file is a zip archive")
+    damaged = tmp_path / "damaged.keras"  # a zip, but not one Keras wrote: never "File not found" for a file that is there
+    with zipfile.ZipFile(damaged, "w") as archive:
+        archive.writestr("config.json", "{not json")
+    result = fer_edge("eval", damaged, "--data", fer2013_dir, check=False)
+    assert_one_line_error(result, "damaged.keras: cannot load Keras model")
+    assert "File not found" not in result.stderr
     fake_tflite = tmp_path / "fake.tflite"
     fake_tflite.write_bytes(b"\0" * 64)
     assert_one_line_error(fer_edge("eval", fake_tflite, "--data", fer2013_dir, check=False), "fake.tflite: not a valid TFLite model")
@@ -249,14 +276,14 @@ def test_a_restart_point_is_compiled_for_the_backend_that_resumes_it(test_split,
 
 @pytest.mark.slow
 def test_a_restart_point_that_does_not_load_is_one_line_and_records_nothing(tiny_run: Path, tmp_path: Path) -> None:
-    """A checkpoint Keras cannot rebuild here (damaged, or saved by PyTorch's backend) stops the
-    resume in one line naming the backend the run was trained on, and run.json is left as it was."""
+    """A damaged checkpoint stops the resume in one line that says so (not "resume it on the
+    backend already in use"), and run.json is left as it was."""
     out = tmp_path / "damaged"
     shutil.copytree(tiny_run, out)
     (out / "checkpoints" / "last.keras").write_bytes(b"not a keras file")
     before = (out / "run.json").read_text()
     result = fer_edge("train", "--out", out, "--resume", "--epochs", 9, check=False)
-    assert_one_line_error(result, "last.keras: cannot load this restart point", "trained on tensorflow")
+    assert_one_line_error(result, "last.keras: cannot load this restart point", "saved on tensorflow, the backend in use, so the file is damaged")
     assert (out / "run.json").read_text() == before
 
 

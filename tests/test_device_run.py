@@ -115,6 +115,25 @@ def test_detector_options_that_do_not_fit_are_refused(placed_video, edge_int8_mo
     assert_one_line_error(done, message)
 
 
+def test_a_full_disk_stops_the_run_with_its_summary_and_one_line(placed_video, edge_int8_model):
+    """/dev/full refuses every write as a full disk does."""
+    done = fer_edge("run", "--camera", placed_video.path, "--model", edge_int8_model, "--no-display", "--json", "/dev/full", "--max-frames", "5", check=False)
+    assert_one_line_error(done, "--json /dev/full: cannot write", "No space left on device")
+    assert "[output failed]" in done.stdout + done.stderr  # the summary came first
+
+
+def test_appending_after_a_cut_line_removes_it_first(placed_video, edge_int8_model, tmp_path):
+    """A run killed mid-write left half a line: the next --append run must not glue onto it."""
+    out = tmp_path / "faces.jsonl"
+    whole = '{"frame":0,"time":0.0,"faces":[]}\n'
+    out.write_text(whole + '{"frame":1,"ti')
+    done = fer_edge("run", "--camera", placed_video.path, "--model", edge_int8_model, "--no-display", "--json", out, "--append", "--max-frames", "3")
+    assert "ended in a cut line (14 bytes" in done.stdout
+    lines = out.read_text().splitlines()
+    assert lines[0] == whole.strip() and len(lines) == 4
+    assert [json.loads(line)["frame"] for line in lines[1:]] == [0, 1, 2]
+
+
 def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model, tmp_path):
     out_json, out_video = tmp_path / "faces.jsonl", tmp_path / "annotated.mp4"
     done = fer_edge(

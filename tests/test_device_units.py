@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import cv2
 import numpy as np
@@ -181,6 +182,29 @@ def test_detecting_every_nth_frame_keeps_the_last_boxes_between():
         make_detector(every=0)
 
 
+def test_a_json_line_that_fails_halfway_is_cut_back(tmp_path, monkeypatch):
+    """A disk that fills during a line: the file keeps only whole lines, and the error is one line."""
+    import errno
+
+    from fer_edge.device.outputs import JsonLines, OutputError
+
+    out = tmp_path / "faces.jsonl"
+    lines = JsonLines(out)
+    lines.write(FrameResult(0, 0.0, ()))
+    real_write = lines.stream.write
+
+    def half_then_full(text: str) -> int:
+        real_write(text[: len(text) // 2])
+        lines.stream.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lines.stream, "write", half_then_full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        lines.write(FrameResult(1, 0.1, ()))
+    assert [json.loads(line)["frame"] for line in out.read_text().splitlines()] == [0]
+    assert out.read_text().endswith("\n")
+
+
 def test_labels_of_faces_side_by_side_do_not_overlap():
     """Six touching faces in a row, some at the top edge: every label stays in the frame and clear of the others."""
     faces = tuple(Face((x, y, 60, 60), np.eye(7)[k % 7]) for k, (x, y) in enumerate([(0, 0), (60, 5), (120, 0), (180, 30), (240, 0), (300, 10)]))
@@ -259,6 +283,33 @@ def test_a_dropping_live_camera_is_retried_then_the_run_ends_cleanly(edge_int8_m
     assert summary.frames == 5  # the 2-read gap was retried over, not taken as the end
     assert summary.stopped.startswith("no frame for") and camera.reopened >= 1 and camera.closed
     assert "5 frames" in logged[-1]
+
+
+class SlowToReopenCamera(DroppingCamera):
+    """Two frames, then none; each reopen blocks for 1.2 s, as a USB camera's can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.script = [True, True]
+
+    def reopen(self) -> bool:
+        time.sleep(1.2)
+        return super().reopen()
+
+
+def test_the_stall_summary_says_how_long_the_camera_was_silent(edge_int8_model, monkeypatch):
+    """The wait ran past retry_s (0.2 s) while the camera reopened: the summary says 1 s, not 0."""
+    from fer_edge.device import runner
+
+    monkeypatch.setattr(runner, "RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr(runner, "REOPEN_EVERY", 1)
+    summary = runner.run(camera=SlowToReopenCamera(), model=edge_int8_model, display=False, retry_s=0.2, log=lambda text: None)
+    assert summary.frames == 2 and summary.stopped == "no frame for 1 s"
+
+
+def test_a_camera_device_that_cannot_open_is_not_called_a_url():
+    with pytest.raises(FerEdgeError, match="/dev/video99: cannot open this camera device; check it exists"):
+        open_source("/dev/video99")
 
 
 def test_a_live_camera_that_never_delivers_is_an_error(edge_int8_model, monkeypatch):

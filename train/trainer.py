@@ -251,8 +251,14 @@ def load_restart_point(out: Path):
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a file it cannot rebuild
         trained_on = json.loads((out / "run.json").read_text()).get("versions", {}).get("keras_backend", "tensorflow")
+        here = keras.backend.backend()
+        if trained_on == here:  # the right backend already: the file itself is at fault
+            raise FerEdgeError(
+                f"{path}: cannot load this restart point ({first_line(exc)}); it was saved on {here}, the backend in use, "
+                "so the file is damaged: continue from a shipped model with --restore-from, or start the run again"
+            ) from None
         raise FerEdgeError(
-            f"{path}: cannot load this restart point on Keras's {keras.backend.backend()} backend ({first_line(exc)}); "
+            f"{path}: cannot load this restart point on Keras's {here} backend ({first_line(exc)}); "
             f"the run was trained on {trained_on}: resume it there (KERAS_BACKEND={trained_on})"
         ) from None
     # The file also holds the compile settings its backend chose: JAX saves jit_compile=True,
