@@ -24,7 +24,7 @@ from fer_edge.convert.tensors import TFLiteTensors, read_tensors
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
-from fer_edge.files import check_no_clash, check_output_path, write_json
+from fer_edge.files import check_no_clash, check_output_path, remove_stale_temporaries, write_json
 from fer_edge.sidecar import sidecar_path, training_provenance, write_sidecar
 
 
@@ -177,6 +177,11 @@ def convert(
     )
     if not tolerance >= 0:
         raise FerEdgeError(f"--tolerance {tolerance}: must be 0 or more accuracy points")
+    # A conversion killed mid-write leaves its temporary model and sidecar behind: clear them.
+    for stale in remove_stale_temporaries(out.parent, f".{out.stem}.", ".tmp.tflite") + remove_stale_temporaries(
+        out.parent, f".{sidecar_path(out).name}.", ".tmp"
+    ):
+        say(f"removed {stale.name}, left by a conversion that was stopped")
     command = command or convert_command(model_path, mode, data, out, calibration_size, seed, tolerance, test_time_flip, json_out, confusion)
     training, commands = training_provenance(model_path)
 

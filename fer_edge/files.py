@@ -63,6 +63,29 @@ def check_no_clash(outputs: dict[str, PathLike | None], inputs: dict[str, PathLi
                 raise FerEdgeError(f"{name} {out}: is also {other_name}; give each output its own file")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id is running (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, prefix: str, suffix: str) -> list[Path]:
+    """Remove ``{prefix}{pid}{suffix}`` files in ``folder`` left by a process no longer running (a
+    killed conversion or write); the files removed. A running process's file is left alone."""
+    removed = []
+    for path in folder.glob(f"{prefix}*{suffix}"):
+        pid = path.name[len(prefix) : len(path.name) - len(suffix)]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` whole, or raise a one-line error and leave ``path`` as it was."""
     path = Path(path)

@@ -103,6 +103,19 @@ def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path
     assert (run / "run.json").read_text() == before, "a refused resume changes nothing"
 
 
+@pytest.mark.parametrize(
+    ("run_json", "message"),
+    [("{not json", "run.json: not a readable run record"), ('{"config": "edge"}', "run.json: its config is incomplete or malformed"), ("[1, 2]", "not a run record")],
+)
+def test_resume_with_a_damaged_run_record_is_one_line(tmp_path: Path, run_json: str, message: str) -> None:
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.keras").write_bytes(b"")  # never loaded: run.json is read first
+    (run / "run.json").write_text(run_json)
+    assert_one_line_error(fer_edge("train", "--out", run, "--resume", check=False), message)
+    assert (run / "run.json").read_text() == run_json
+
+
 def test_a_damaged_restart_point_on_its_own_backend_is_called_damaged(tmp_path: Path) -> None:
     """Advice to resume on the backend it was saved on is wrong when that is the backend in use."""
     import keras

@@ -76,7 +76,7 @@ def test_distillation_options_are_checked_before_a_folder_is_made(tiny_run: Path
     shutil.copyfile(tiny_run / "run.json", broken / "run.json")
     (broken / "model.keras").write_bytes(b"not a keras archive")
     unloadable = fer_edge(*common, "--teacher", broken / "model.keras", "--seed", 3, "--out", tmp_path / "d", check=False)
-    assert_one_line_error(unloadable, "model.keras", "cannot load Keras model")
+    assert_one_line_error(unloadable, "model.keras", "not a Keras model")
     assert not any((tmp_path / name).exists() for name in "abcde"), "a refused run leaves no folder behind"
 
 

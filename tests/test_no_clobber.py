@@ -93,3 +93,17 @@ def test_stdout_and_distinct_files_are_no_clash(tmp_path):
     check_no_clash({"--json": "-", "--record": tmp_path / "a.mp4"}, {"--camera": tmp_path / "b.mp4", "--model": None})
     with pytest.raises(FerEdgeError, match="is also --json"):
         check_no_clash({"--json": tmp_path / "a", "--predictions": tmp_path / "." / "a"}, {})
+
+
+def test_convert_clears_what_a_killed_conversion_left(tmp_path, fer2013_dir):
+    """A conversion killed mid-write leaves .NAME.PID.tmp.tflite (and its sidecar's): the next
+    conversion to that name removes them, whatever it then does."""
+    dead_pid = 2**22 + 1  # above Linux's largest process id: no process has it
+    stale = [tmp_path / f".M8.{dead_pid}.tmp.tflite", tmp_path / f".M8.json.{dead_pid}.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a model")
+    model = tmp_path / "M.keras"
+    model.write_bytes(b"not a zip")
+    done = fer_edge("convert", model, "--data", fer2013_dir, "--out", tmp_path / "M8.tflite", check=False)
+    assert_one_line_error(done, "M.keras: not a Keras model")
+    assert not any(path.exists() for path in stale)

@@ -144,6 +144,56 @@ def compile_for_training(model, recipe: Recipe, steps_per_epoch: int) -> None:
     )
 
 
+#: A run's restart point and best weights in checkpoints/, and where each waits while an epoch commits.
+RESTART_POINT = "last.keras"
+BEST_WEIGHTS = "best.weights.h5"
+
+
+def pending_name(final: str, epoch: int) -> str:
+    """``last.keras`` -> ``last.pending-epoch0007.keras``: the file as written, before it is committed."""
+    stem, _, suffix = final.partition(".")
+    return f"{stem}.pending-epoch{epoch:04d}.{suffix}"
+
+
+def commit_checkpoints(folder: Path, state: dict) -> None:
+    """Move the files of the epoch ``state`` names into place (state.json is already written)."""
+    for final, epoch in ((RESTART_POINT, state.get("epoch")), (BEST_WEIGHTS, state.get("best_epoch"))):
+        pending = folder / pending_name(final, int(epoch or 0))
+        if pending.exists():
+            os.replace(pending, folder / final)
+
+
+def recover_checkpoints(folder: Path, state: dict) -> list[str]:
+    """After a kill: commit the pending files of the epoch ``state`` names, and delete those of an
+    epoch that never reached state.json; the names deleted."""
+    commit_checkpoints(folder, state)
+    dropped = sorted(path.name for path in folder.glob("*.pending-epoch*"))
+    for name in dropped:
+        (folder / name).unlink()
+    return dropped
+
+
+def reseed_each_epoch(seed: int):
+    """A Keras callback that sets every random-number state of the model (dropout's) from the run's
+    seed and the epoch when the epoch begins.
+
+    A resumed run rebuilds its layers, whose seed generators then start from new seeds (they are
+    not restored with the checkpoint), so its dropout masks differed from the uninterrupted run's.
+    Seeded by epoch, both runs draw the same masks and reach the same weights. Defined here so
+    importing this module does not import Keras.
+    """
+    import keras
+
+    class ReseedEachEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            states = [v for v in self.model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+            for k, variable in enumerate(states):
+                start = int(np.random.default_rng([seed, epoch, k]).integers(1, 2**31 - 1))
+                variable.assign(np.array([start, 0], dtype=variable.dtype))
+
+    return ReseedEachEpoch()
+
+
 def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, average: WeightAverage | None = None):
     """A Keras callback that saves the best weights, a full restart point, and stops early.
 
@@ -151,9 +201,12 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, ave
     first epoch on to the running mean, saved before ``state.json`` names the epoch.
 
     ``state`` (epoch, best value and epoch, epochs without improvement, training seconds in all
-    and per epoch) is
-    written to ``state.json`` after the checkpoint, so a restart never sees a state newer than
-    its weights. The class is defined here so importing this module does not import Keras.
+    and per epoch) is the commit point: each epoch's restart point and best weights are written
+    whole under names that carry the epoch, then ``state.json`` names the epoch, then they are
+    moved into place (:func:`commit_checkpoints`). A kill at any moment leaves either the old
+    epoch's files and state, or the new state with its files pending, which the next ``--resume``
+    moves into place (:func:`recover_checkpoints`). The class is defined here so importing this
+    module does not import Keras.
     """
     import keras
 
@@ -176,7 +229,7 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, ave
             value = float((logs or {})[monitor])
             if self.improved(value):
                 state.update(best_value=value, best_epoch=epoch + 1, wait=0)
-                self.model.save_weights(folder / "best.weights.h5")
+                self.model.save_weights(folder / pending_name(BEST_WEIGHTS, epoch + 1))
             else:
                 state["wait"] = state.get("wait", 0) + 1
             state["epoch"] = epoch + 1
@@ -188,14 +241,13 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, ave
                 print(f"early stopping: {monitor} has not improved for {patience} epochs")
                 state["stopped_early"] = True
                 self.model.stop_training = True
-            tmp = folder / "last.tmp.keras"
-            self.model.save(tmp)
-            os.replace(tmp, folder / "last.keras")
+            self.model.save(folder / pending_name(RESTART_POINT, epoch + 1))
             if average is not None and average.wants(epoch + 1):
                 average.add(self.model.get_weights())
                 average.save(folder, epoch + 1)
                 state["averaged_epochs"] = average.count
             write_json(folder / "state.json", state)
+            commit_checkpoints(folder, state)
             if average is not None:
                 WeightAverage.prune(folder, epoch + 1)
 
@@ -212,6 +264,38 @@ def drop_history_after(history_csv: Path, epochs_done: int) -> None:
         history_csv.write_text("".join(kept))
 
 
+def read_run_record(out: Path) -> dict:
+    """A run folder's run.json, or one line on why it cannot be read (a hand edit, a cut write)."""
+    run_file = out / "run.json"
+    try:
+        run = json.loads(run_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise FerEdgeError(f"{run_file}: not a readable run record ({first_line(exc)}); restore it, or start a new run with another --out") from None
+    if not isinstance(run, dict):
+        raise FerEdgeError(f"{run_file}: not a run record (a JSON object was expected); restore it, or start a new run with another --out")
+    return run
+
+
+def saved_config(out: Path) -> TrainConfig:
+    """The settings a run folder's run.json records, or one line on what is wrong with them."""
+    run = read_run_record(out)
+    try:
+        return TrainConfig.from_dict(run["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FerEdgeError(f"{out / 'run.json'}: its config is incomplete or malformed ({first_line(exc)}); restore it, or start a new run") from None
+
+
+def read_state(state_file: Path) -> dict:
+    """checkpoints/state.json (empty before the first epoch ends), or one line on why it cannot be read."""
+    try:
+        state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        int(state.get("epoch", 0))
+        int(state.get("best_epoch", 0) or 0)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise FerEdgeError(f"{state_file}: not a readable restart record ({first_line(exc)}); restore it, or start a new run") from None
+    return state
+
+
 def prepare_run(config: TrainConfig, resume: bool, data_moved_to: str | None = None) -> tuple[TrainConfig, dict]:
     """Check a new run's output folder is free, or reopen one; on resume the saved run.json is
     authoritative, except for where the run and (``data_moved_to``) its data are now."""
@@ -219,14 +303,16 @@ def prepare_run(config: TrainConfig, resume: bool, data_moved_to: str | None = N
     run_file = out / "run.json"
     state_file = out / "checkpoints" / "state.json"
     if resume:
+        state = read_state(state_file)
+        if (out / "checkpoints").is_dir():
+            for name in recover_checkpoints(out / "checkpoints", state):
+                print(f"removed checkpoints/{name}: written by an epoch the run was stopped in")
         if not run_file.is_file() or not (out / "checkpoints" / "last.keras").is_file():
             raise FerEdgeError(f"{out}: nothing to resume (no run.json and checkpoints/last.keras); drop --resume")
-        saved = json.loads(run_file.read_text())
         # The run lives where it is now: a run folder may have been moved or copied.
-        config = replace(TrainConfig.from_dict(saved["config"]), out=str(out))
+        config = replace(saved_config(out), out=str(out))
         if data_moved_to:
             config = replace(config, data=data_moved_to)
-        state = json.loads(state_file.read_text()) if state_file.is_file() else {}
         drop_history_after(out / "history.csv", int(state.get("epoch", 0)))
         return config, state
     if (out / "checkpoints" / "last.keras").exists():
@@ -250,7 +336,7 @@ def load_restart_point(out: Path):
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a file it cannot rebuild
-        trained_on = json.loads((out / "run.json").read_text()).get("versions", {}).get("keras_backend", "tensorflow")
+        trained_on = read_run_record(out).get("versions", {}).get("keras_backend", "tensorflow")
         here = keras.backend.backend()
         if trained_on == here:  # the right backend already: the file itself is at fault
             raise FerEdgeError(
@@ -280,7 +366,7 @@ def check_resume_epochs(out: Path, config: TrainConfig, epochs: int) -> None:
         raise FerEdgeError(f"--epochs {epochs}: must be at least 1")
     if config.recipe.schedule != "cosine":
         return
-    run = json.loads((out / "run.json").read_text())
+    run = read_run_record(out)
     length = int(run.get(SCHEDULE_EPOCHS) or config.recipe.epochs)
     if epochs > length:
         raise FerEdgeError(
@@ -374,7 +460,7 @@ def train(
     if not resume:
         distillation = describe_distillation(config, teachers, full.images[val_idx], full.labels[val_idx])
     else:
-        distillation = json.loads((out / "run.json").read_text()).get("distillation")
+        distillation = read_run_record(out).get("distillation")
     # Made only now, so bad --data or a teacher that fails to load leaves no empty run folder.
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     train_targets = label_views = None
@@ -429,7 +515,7 @@ def train(
                 f"{len(train_idx)} train / {len(val_idx)} val images"
             )
     if resume:  # recorded once the restart point has loaded
-        run = json.loads((out / "run.json").read_text())
+        run = read_run_record(out)
         run["commands"] = [*run.get("commands", []), command]
         run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
         # Each continuation's machine and software: a run cut off on a lent GPU and finished on
@@ -449,6 +535,7 @@ def train(
     if recipe.average_from:
         average = WeightAverage.load(out / "checkpoints", recipe.average_from, int(state.get("epoch", 0)))
     callbacks = [
+        reseed_each_epoch(config.seed),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
         epoch_checkpoint(out / "checkpoints", recipe.monitor, recipe.patience, state, average),
     ]
@@ -560,7 +647,7 @@ def finish_run(
         write_json(out / "metrics.json", {"split": test.split, **report.to_dict()})
         plot_confusion(report, out / "confusion.png")
 
-    run = json.loads((out / "run.json").read_text())
+    run = read_run_record(out)
     run.update(
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         epochs_run=int(state.get("epoch", 0)),

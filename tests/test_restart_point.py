@@ -1,0 +1,90 @@
+"""A run killed at any moment of an epoch's checkpoint resumes from one consistent epoch: the
+restart point, the best weights and state.json always describe the same epochs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fer_edge.train.trainer import BEST_WEIGHTS, RESTART_POINT, commit_checkpoints, pending_name, prepare_run, recover_checkpoints
+
+
+def epoch_written(folder: Path, epoch: int, improved: bool) -> dict:
+    """What an epoch's checkpoint writes before state.json: its files under pending names."""
+    (folder / pending_name(RESTART_POINT, epoch)).write_text(f"restart point {epoch}")
+    if improved:
+        (folder / pending_name(BEST_WEIGHTS, epoch)).write_text(f"best {epoch}")
+    return {"epoch": epoch, "best_epoch": epoch if improved else 1}
+
+
+def committed(folder: Path, state: dict) -> None:
+    (folder / "state.json").write_text(json.dumps(state))
+    commit_checkpoints(folder, state)
+
+
+def contents(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted(folder.iterdir()) if path.name != "state.json"}
+
+
+def test_pending_names_keep_the_suffixes_keras_needs():
+    assert pending_name(RESTART_POINT, 7) == "last.pending-epoch0007.keras"
+    assert pending_name(BEST_WEIGHTS, 12) == "best.pending-epoch0012.weights.h5"
+
+
+def test_a_kill_before_state_json_resumes_from_the_epoch_before(tmp_path):
+    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
+    state = {"epoch": 1, "best_epoch": 1}
+    epoch_written(tmp_path, 2, improved=True)  # killed here: state.json still names epoch 1
+    assert recover_checkpoints(tmp_path, state) == [pending_name(BEST_WEIGHTS, 2), pending_name(RESTART_POINT, 2)]
+    assert contents(tmp_path) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
+
+
+def test_a_kill_after_state_json_completes_the_epoch(tmp_path):
+    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
+    state = epoch_written(tmp_path, 2, improved=True)
+    (tmp_path / "state.json").write_text(json.dumps(state))  # killed here: files not yet moved
+    assert recover_checkpoints(tmp_path, state) == []
+    assert contents(tmp_path) == {BEST_WEIGHTS: "best 2", RESTART_POINT: "restart point 2"}
+
+
+def test_an_epoch_that_did_not_improve_keeps_the_earlier_best(tmp_path):
+    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
+    committed(tmp_path, epoch_written(tmp_path, 2, improved=False))
+    assert contents(tmp_path) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 2"}
+
+
+def test_resume_recovers_a_first_epoch_killed_after_state_json(tmp_path):
+    """Killed before last.keras was ever in place: --resume still finds its restart point."""
+    from fer_edge.train.architectures import get_architecture
+    from fer_edge.train.trainer import TrainConfig
+
+    run = tmp_path / "run"
+    checkpoints = run / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    state = epoch_written(checkpoints, 1, improved=True)
+    (checkpoints / "state.json").write_text(json.dumps(state))
+    config = TrainConfig(arch="tiny", recipe=get_architecture("tiny").recipe, out=str(run), data=str(tmp_path / "data"))
+    (run / "run.json").write_text(json.dumps({"config": config.to_dict()}))
+    _, resumed_state = prepare_run(config, resume=True)
+    assert resumed_state["epoch"] == 1
+    assert contents(checkpoints) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
+
+
+@pytest.mark.slow
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(fer2013_dir, tmp_path):
+    """Three epochs in one go, and two then --resume for the third: the same batches, the same
+    dropout masks (reseeded by epoch), the same optimizer state, so the same weights."""
+    import keras
+    import numpy as np
+
+    from clitools import fer_edge
+
+    common = ["--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 100, "--batch-size", 32, "--seed", 3]
+    fer_edge("train", *common, "--epochs", 3, "--out", tmp_path / "straight")
+    fer_edge("train", *common, "--epochs", 2, "--out", tmp_path / "resumed")
+    fer_edge("train", "--out", tmp_path / "resumed", "--resume", "--epochs", 3)
+    straight = keras.models.load_model(tmp_path / "straight" / "checkpoints" / "last.keras").get_weights()
+    resumed = keras.models.load_model(tmp_path / "resumed" / "checkpoints" / "last.keras").get_weights()
+    assert max(float(np.abs(a - b).max()) for a, b in zip(straight, resumed)) == 0.0
