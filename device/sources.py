@@ -20,7 +20,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_edge.errors import FerEdgeError, first_line  # noqa: E402
+from fer_edge.image_header import header_size  # noqa: E402
 
+#: The largest image --camera reads (a 50 MP camera's photo; 150 MB decoded): a small file can
+#: hold a huge image, so the size is read from the header before decoding (fer_edge/image_header.py).
+MAX_IMAGE_PIXELS = 50_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file, a stream URL, an image or a folder of images"
 
@@ -126,6 +130,9 @@ class ImageSource(FrameSource):
             return None
         path = self.files[self._next]
         data = np.fromfile(path, dtype=np.uint8)
+        size = header_size(data)
+        if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:  # before it is decoded
+            raise FerEdgeError(f"{path}: {size[0]}x{size[1]} is over the {MAX_IMAGE_PIXELS // 10**6} megapixel limit for images; shrink it first")
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if image is None:
             raise FerEdgeError(f"{path}: unreadable or corrupt image")

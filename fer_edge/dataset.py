@@ -16,6 +16,7 @@ import hashlib
 import os
 import sys
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from fer_edge.contract import (
     NUM_CLASSES,
     Dataset,
 )
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, first_line
+from fer_edge.image_header import header_size
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CSV_HEADER = ["emotion", "pixels", "Usage"]
@@ -123,6 +125,9 @@ def read_face(path: Path) -> np.ndarray:
     import cv2  # OpenCV decodes JPEG and PNG several times faster than pure-Python readers.
 
     data = np.fromfile(path, dtype=np.uint8)
+    size = header_size(data)
+    if size is not None and size != (IMAGE_SIZE, IMAGE_SIZE):  # refused before a huge one is decoded
+        raise FerEdgeError(f"{path}: image is {size[0]}x{size[1]}; expected {IMAGE_SIZE}x{IMAGE_SIZE} (FER2013 size)")
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise FerEdgeError(f"{path}: unreadable or corrupt image")
@@ -188,12 +193,27 @@ def load_folder(root: str | os.PathLike[str], split: str = "test", *, cache: boo
     key = folder_fingerprint(files) if cache else ""
     cached = cache_dir() / f"{split}-{key}.npz"
     if cache and cached.is_file():
-        with np.load(cached) as stored:
-            return Dataset(stored["images"], stored["labels"], source=str(root), split=split)
+        stored = read_cache(cached, len(files))
+        if stored is not None:
+            return Dataset(*stored, source=str(root), split=split)
     images = read_faces(files)
     if cache:
         write_cache(cached, images, labels)
     return Dataset(images, labels, source=str(root), split=split)
+
+
+def read_cache(path: Path, count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached faces and labels, or None (with a note) for a cache that is damaged or not one of
+    fer-edge's: it is then rebuilt from the images. Never loads pickled objects."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            images, labels = stored["images"], stored["labels"]
+        if images.shape != (count, IMAGE_SIZE, IMAGE_SIZE) or images.dtype != np.uint8 or labels.shape != (count,):
+            raise ValueError(f"arrays {images.shape} {images.dtype} and {labels.shape}, not {count} 48x48 uint8 faces")
+        return images, labels
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        print(f"note: {path}: damaged or foreign cache ({first_line(exc)}); decoding the images again", file=sys.stderr)
+        return None
 
 
 def write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:

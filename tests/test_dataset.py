@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -13,6 +15,7 @@ import pytest
 from fer_edge.contract import CLASS_NAMES, Dataset
 from fer_edge.dataset import load_csv, load_folder, load_split, write_csv
 from fer_edge.errors import FerEdgeError
+from fer_edge.image_header import header_size
 
 
 def readme_counts(fer2013_dir: Path) -> dict[str, tuple[int, dict[str, int]]]:
@@ -85,7 +88,46 @@ def test_cached_load_equals_fresh_decode(fer2013_dir: Path, test_split: Dataset,
     np.testing.assert_array_equal(fresh.labels, cached.labels)
 
 
+@pytest.mark.parametrize("spoil", ["cut short", "other arrays", "wrong count"])
+def test_a_damaged_or_foreign_cache_is_rebuilt_with_a_note(small_tree: Path, tmp_path: Path, monkeypatch, capsys, spoil: str) -> None:
+    monkeypatch.setenv("FER_EDGE_CACHE", str(tmp_path / "cache"))
+    fresh = load_folder(small_tree, "test")  # writes the cache
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    if spoil == "cut short":
+        cache.write_bytes(cache.read_bytes()[:100])
+    elif spoil == "other arrays":
+        np.savez(cache, weights=np.zeros(3))
+    else:
+        np.savez(cache, images=fresh.images[:3], labels=fresh.labels[:3])
+    capsys.readouterr()
+    again = load_folder(small_tree, "test")
+    assert "damaged or foreign cache" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.images, fresh.images)
+    np.testing.assert_array_equal(load_folder(small_tree, "test").labels, fresh.labels)  # and rewritten whole
+
+
 # ---------------------------------------------------------------- bad input: one clear error each
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """The start of a PNG that claims ``width`` x ``height``: what a decompression bomb shows first."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+
+
+def test_image_sizes_are_read_from_the_header_before_decoding() -> None:
+    for suffix in (".png", ".jpg", ".bmp"):
+        ok, encoded = cv2.imencode(suffix, np.zeros((37, 53, 3), np.uint8))
+        assert header_size(encoded.tobytes()) == (53, 37), suffix
+    assert header_size(huge_png_header(30000, 30000)) == (30000, 30000)
+    assert header_size(b"RIFF....WEBP") is None
+
+
+def test_a_huge_image_in_the_data_is_refused_by_its_header(small_tree: Path, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FER_EDGE_CACHE", str(tmp_path / "cache"))
+    (small_tree / "test" / "angry" / "bomb.png").write_bytes(huge_png_header(30000, 30000))
+    with pytest.raises(FerEdgeError, match="bomb.png: image is 30000x30000; expected 48x48"):
+        load_folder(small_tree, "test")
 
 
 @pytest.fixture

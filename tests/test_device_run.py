@@ -178,6 +178,18 @@ def test_detecting_every_second_frame_carries_the_boxes_over(placed_video, edge_
         assert boxes(frame) == (boxes(every[i]) if i % 2 == 0 else boxes(second[i - 1])), i
 
 
+def test_a_huge_image_is_refused_by_its_header_before_decoding(edge_int8_model, tmp_path):
+    """A PNG that claims 30000x30000 (900 MP, 2.7 GB decoded): refused from its first bytes."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+    done = fer_edge("run", "--camera", bomb, "--model", edge_int8_model, "--no-display", check=False)
+    assert_one_line_error(done, "bomb.png: 30000x30000 is over the 50 megapixel limit")
+
+
 def test_detecting_every_nth_image_of_a_folder_is_refused(edge_int8_model, tmp_path):
     """Images of a folder are unrelated: a box carried from one to the next would be wrong."""
     for name in ("a.png", "b.png"):
