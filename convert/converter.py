@@ -224,7 +224,7 @@ def convert(
             ))
             files["confusion"] = relative_to(confusion, out.parent)
         card = tflite_card(
-            mode=mode, tensors=tensors, comparison=comparison, size=size, test_time_flip=test_time_flip,
+            mode=mode, tensors=tensors, comparison=comparison, size=size, sha256=file_sha256(tmp), test_time_flip=test_time_flip,
             calibration=calibration, model_path=model_path, out=out, test_source=test.source,
             training=training, commands=[*commands, command], files=files,
         )
@@ -253,7 +253,7 @@ def restore_or_remove(path: Path, before: bytes | None) -> None:
         path.write_bytes(before)
 
 
-def tflite_card(*, mode: str, tensors: TFLiteTensors, comparison: Comparison, size: int, test_time_flip: bool,
+def tflite_card(*, mode: str, tensors: TFLiteTensors, comparison: Comparison, size: int, sha256: str, test_time_flip: bool,
                 calibration: CalibrationSample | None, model_path: Path, out: Path, test_source: str,
                 training: dict | None, commands: list[str], files: dict[str, str]) -> dict:
     """The sidecar of a converted model (layout in :mod:`fer_edge.sidecar`)."""
@@ -274,6 +274,7 @@ def tflite_card(*, mode: str, tensors: TFLiteTensors, comparison: Comparison, si
         "tolerance_points": comparison.tolerance,
         "data": {"test": str(Path(test_source).resolve()), "split": "test"},
         "size_bytes": size,
+        "sha256": sha256,
         "source": {"model": relative_to(model_path, out.parent), "sha256": file_sha256(model_path)},
         "converter": {"fer_edge": __version__, "tensorflow": tf.__version__},
     }

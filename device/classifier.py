@@ -63,6 +63,14 @@ class TFLiteClassifier:
         if not isinstance(described, dict):
             return  # older sidecars without tensor records: the size check in read_sidecar still holds
         actual = {"dtype": self.input_dtype.name, "scale": self.input_scale or None, "zero_point": self.input_zero_point if self.input_scale else None}
+        shapes = {"input": list(self._input["shape"][1:]), "output": list(self._output["shape"][1:])}
+        for tensor, shape in shapes.items():
+            recorded = (self.sidecar.get(tensor) or {}).get("shape")
+            if isinstance(recorded, list) and [int(d) for d in recorded[1:] if d is not None] != [int(d) for d in shape]:
+                raise FerEdgeError(
+                    f"{self.path.with_suffix('.json')}: describes an {tensor} of shape {recorded}; {self.path.name} has "
+                    f"{[None, *map(int, shape)]}: a sidecar from another model?"
+                )
         same_dtype = described.get("dtype") == actual["dtype"]
         same_scale = described.get("scale") is None if actual["scale"] is None else np.isclose(described.get("scale") or 0.0, actual["scale"])
         same_zero = described.get("zero_point") is None if actual["zero_point"] is None else described.get("zero_point") == actual["zero_point"]

@@ -125,6 +125,7 @@ def train(
     starts = [flag for flag, given in (("--resume", resume), ("--restore-from", restore_from), ("--init-from", init_from)) if given]
     if len(starts) > 1:
         raise FerEdgeError(f"{' and '.join(starts)} exclude each other: a run starts fresh, from a model (--init-from, --restore-from), or continues (--resume)")
+    check_run_folder(out or Path("runs") / (arch or "edge"), data or default_data_dir(), [init_from, restore_from, *(teacher or [])])
     if restore_from:
         from fer_edge.train.restore import restore_run
 
@@ -151,6 +152,16 @@ def train(
     run_training(config, resume=continues, resume_epochs=epochs if continues else None, data_moved_to=str(data) if continues and data else None)
 
 
+def check_run_folder(out: Path, data: Path | None, models: list[Path | None]) -> None:
+    """Refuse a run folder that would write into the data, or over a model the run reads."""
+    out_resolved = out.resolve()
+    if data is not None and Path(data).exists() and Path(data).is_dir() and out_resolved.is_relative_to(Path(data).resolve()):
+        raise FerEdgeError(f"--out {out}: is inside --data ({data}), which the run reads; write the run elsewhere")
+    for model in models:
+        if model is not None and Path(model).resolve().is_relative_to(out_resolved):
+            raise FerEdgeError(f"--out {out}: holds {model}, which the run reads and would write over; choose another --out")
+
+
 @app.command("eval")
 def evaluate_command(
     model: Path = typer.Argument(..., help="A .keras or .tflite model."),
@@ -175,9 +186,10 @@ def evaluate_command(
         require_matplotlib("--confusion")
     if predictions is not None:
         check_output_path("--predictions", predictions)
+    run_record = model.parent / "run.json"
     check_no_clash(
         {"--json": json_out, "--confusion": confusion, "--predictions": predictions},
-        {"the model": model, "the model's sidecar": sidecar_path(model), "--data": data},
+        {"the model": model, "the model's sidecar": sidecar_path(model), "its run's run.json": run_record if run_record.is_file() else None, "--data": data},
     )
     report = evaluate(model, data, split, test_time_flip=test_time_flip, predictions_out=predictions)
     if to_stdout:

@@ -25,8 +25,17 @@ def check_output_path(option: str, path: str | os.PathLike[str]) -> Path:
         raise FerEdgeError(f"{option} {path}: is a folder, not a file")
     if not path.parent.is_dir():
         raise FerEdgeError(f"{option} {path}: folder {path.parent} does not exist; create it first")
-    if not os.access(path if path.exists() else path.parent, os.W_OK):
+    if path.exists() and not os.access(path, os.W_OK):
         raise FerEdgeError(f"{option} {path}: cannot write there (permission denied)")
+    if path.exists() and not path.is_file():
+        return path  # a device or pipe (/dev/stdout): its own permission is what counts
+    # Try the folder itself: permissions alone miss a read-only filesystem (and root ignores them).
+    probe = path.parent / f".{path.name}.{os.getpid()}.probe"
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise FerEdgeError(f"{option} {path}: cannot write in {path.parent} ({exc.strerror or exc})") from None
+    probe.unlink(missing_ok=True)
     return path
 
 

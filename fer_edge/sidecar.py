@@ -20,6 +20,7 @@ Layout (schema 1); fields a stage does not know are left out, never invented:
   tolerance_points  the largest drop fer-edge convert accepted for this model (tflite only)
   data              {"test": folder root or CSV the metrics were measured on, "split": "test"}
   size_bytes        file size of the model
+  sha256            SHA-256 of the model file (tflite; checked before the model is used)
   source            tflite: {"model": the .keras path relative to the sidecar, "sha256"};
                     keras: {"run": the training run folder it was shipped from}
   converter         {"fer_edge", "tensorflow"} versions that converted it (tflite only)
@@ -31,6 +32,7 @@ Layout (schema 1); fields a stage does not know are left out, never invented:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -89,6 +91,9 @@ def check_fields(card: dict, path: Path, model_path: Path) -> None:
             f"{path}: describes a model of {size} bytes, but {model_path.name} has {model_path.stat().st_size}: "
             "a sidecar from another model? (fer-edge convert writes the right one)"
         )
+    digest = card.get("sha256")
+    if digest is not None and model_path.is_file() and hashlib.sha256(model_path.read_bytes()).hexdigest() != digest:
+        raise FerEdgeError(f"{path}: its sha256 is not {model_path.name}'s: a sidecar from another model, or a changed model file")
 
 
 def write_sidecar(model_path: str | os.PathLike[str], card: dict) -> Path:

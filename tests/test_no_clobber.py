@@ -107,3 +107,25 @@ def test_convert_clears_what_a_killed_conversion_left(tmp_path, fer2013_dir):
     done = fer_edge("convert", model, "--data", fer2013_dir, "--out", tmp_path / "M8.tflite", check=False)
     assert_one_line_error(done, "M.keras: not a Keras model")
     assert not any(path.exists() for path in stale)
+
+
+def test_eval_refuses_to_write_over_the_runs_record(model_copy, fer2013_dir):
+    run_record = model_copy.parent / "run.json"
+    run_record.write_text('{"config": {}}')
+    done = fer_edge("eval", model_copy, "--data", fer2013_dir, "--json", run_record, check=False)
+    assert_one_line_error(done, "is its run's run.json")
+    assert run_record.read_text() == '{"config": {}}'
+
+
+def test_train_refuses_a_run_folder_in_the_data_or_over_a_model_it_reads(tmp_path, model_copy):
+    data = tmp_path / "data"
+    data.mkdir()
+    into_data = fer_edge("train", "--arch", "tiny", "--data", data, "--out", data / "run", check=False)
+    assert_one_line_error(into_data, "is inside --data")
+    assert not (data / "run").exists()
+    start = tmp_path / "run" / "model.keras"
+    start.parent.mkdir()
+    start.write_bytes(b"weights to start from")
+    over_model = fer_edge("train", "--arch", "tiny", "--data", data, "--init-from", start, "--out", start.parent, check=False)
+    assert_one_line_error(over_model, "which the run reads and would write over")
+    assert start.read_bytes() == b"weights to start from"

@@ -4,9 +4,15 @@ restart point, the best weights and state.json always describe the same epochs."
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from clitools import require
 
 from fer_edge.train.trainer import BEST_WEIGHTS, RESTART_POINT, commit_checkpoints, pending_name, prepare_run, recover_checkpoints
 
@@ -88,3 +94,46 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(fer2013_dir
     straight = keras.models.load_model(tmp_path / "straight" / "checkpoints" / "last.keras").get_weights()
     resumed = keras.models.load_model(tmp_path / "resumed" / "checkpoints" / "last.keras").get_weights()
     assert max(float(np.abs(a - b).max()) for a, b in zip(straight, resumed)) == 0.0
+
+
+@contextmanager
+def small_filesystem(folder: Path, size: str, read_only: bool = False):
+    """A tmpfs of ``size`` mounted on ``folder`` (root only): a disk that fills, or cannot be written."""
+    require(os.geteuid() == 0 and shutil.which("mount") is not None, "a small filesystem needs root to mount a tmpfs")
+    folder.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    require(mounted.returncode == 0, f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_during_training_stops_it_in_one_line_with_a_whole_epoch_kept(fer2013_dir, tmp_path):
+    """1.5 MB holds one epoch's restart point and best weights of the tiny net, not the second's."""
+    import keras
+
+    from clitools import assert_one_line_error, fer_edge
+
+    with small_filesystem(tmp_path / "disk", "1536k") as disk:
+        run = disk / "run"
+        done = fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 50, "--epochs", 3, "--out", run, check=False)
+        assert_one_line_error(done, "cannot write (No space left on device)", f"fer-edge train --out {run} --resume")
+        moved = tmp_path / "run"
+        shutil.copytree(run, moved)
+    assert json.loads((moved / "checkpoints" / "state.json").read_text())["epoch"] == 1
+    keras.models.load_model(moved / "checkpoints" / "last.keras")  # whole, not cut short
+    resumed = fer_edge("train", "--out", moved, "--resume", "--epochs", 3)
+    assert json.loads((moved / "checkpoints" / "state.json").read_text())["epoch"] == 3, resumed.stdout[-500:]
+
+
+def test_convert_into_a_read_only_folder_is_refused_before_any_work(tmp_path, fer2013_dir):
+    from clitools import assert_one_line_error, fer_edge
+
+    model = tmp_path / "M.keras"
+    model.write_bytes(b"never read: the output is checked first")
+    with small_filesystem(tmp_path / "ro", "64k", read_only=True) as folder:
+        done = fer_edge("convert", model, "--data", fer2013_dir, "--out", folder / "M8.tflite", check=False)
+    assert_one_line_error(done, f"--out {folder / 'M8.tflite'}: cannot write in {folder} (Read-only file system)")

@@ -27,6 +27,10 @@ def spoil(card: dict, change: str) -> None:
         card["size_bytes"] += 1
     elif change == "another model's input":
         card["input"]["zero_point"] = 0
+    elif change == "another model's hash":
+        card["sha256"] = "0" * 64
+    elif change == "another model's shape":
+        card["input"]["shape"] = [None, 64, 64, 1]
 
 
 CHANGES = {
@@ -36,6 +40,8 @@ CHANGES = {
     "flip is text": "test_time_flip 'false' must be true or false",
     "another model's size": "a sidecar from another model?",
     "another model's input": "a sidecar from another model?",
+    "another model's hash": "its sha256 is not X.tflite's",
+    "another model's shape": "describes an input of shape [None, 64, 64, 1]",
 }
 
 

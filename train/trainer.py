@@ -194,6 +194,13 @@ def reseed_each_epoch(seed: int):
     return ReseedEachEpoch()
 
 
+def write_failed(out: Path, exc: Exception) -> FerEdgeError:
+    """One line for a run's file that could not be written (a full disk): what, and how to go on."""
+    text = str(exc)
+    reason = "No space left on device" if "No space left on device" in text else getattr(exc, "strerror", None) or first_line(exc)[:120]
+    return FerEdgeError(f"{out}: cannot write ({reason}); the last whole epoch is kept: free space, then fer-edge train --out {out} --resume")
+
+
 def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, average: WeightAverage | None = None):
     """A Keras callback that saves the best weights, a full restart point, and stops early.
 
@@ -226,6 +233,12 @@ def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, ave
             self.epoch_started = time.time()
 
         def on_epoch_end(self, epoch, logs=None):
+            try:
+                self.save_epoch(epoch, logs)
+            except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
+                raise write_failed(folder.parent, exc) from None
+
+        def save_epoch(self, epoch, logs):
             value = float((logs or {})[monitor])
             if self.improved(value):
                 state.update(best_value=value, best_epoch=epoch + 1, wait=0)
@@ -540,17 +553,19 @@ def train(
         epoch_checkpoint(out / "checkpoints", recipe.monitor, recipe.patience, state, average),
     ]
     initial_epoch = int(state.get("epoch", 0))
-    if initial_epoch < recipe.epochs and not state.get("stopped_early"):
-        if verbose == "auto":
-            verbose = 1 if sys.stdout.isatty() else 2
-        model.fit(
-            train_batches, steps_per_epoch=train_batches.steps_per_epoch, shuffle=False,
-            validation_data=validation, validation_batch_size=max(recipe.batch_size, 256),
-            epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
-        )  # fmt: skip
-
-    train_faces = full.images[train_idx] if average is not None else None  # the average's batch-norm pass
-    return finish_run(config, state, test, average, train_faces, (full.images[val_idx], full.labels[val_idx]))
+    try:
+        if initial_epoch < recipe.epochs and not state.get("stopped_early"):
+            if verbose == "auto":
+                verbose = 1 if sys.stdout.isatty() else 2
+            model.fit(
+                train_batches, steps_per_epoch=train_batches.steps_per_epoch, shuffle=False,
+                validation_data=validation, validation_batch_size=max(recipe.batch_size, 256),
+                epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
+            )  # fmt: skip
+        train_faces = full.images[train_idx] if average is not None else None  # the average's batch-norm pass
+        return finish_run(config, state, test, average, train_faces, (full.images[val_idx], full.labels[val_idx]))
+    except OSError as exc:  # a full disk (or a pulled drive) while writing the run's files
+        raise write_failed(out, exc) from None
 
 
 def load_test_split(data: str) -> Dataset | None:
