@@ -8,9 +8,10 @@ and the runner carries on headless.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -27,86 +28,93 @@ class OutputError(FerEdgeError):
 
 
 class JsonLines:
-    """One JSON object per frame, to a file or to stdout (``-``), flushed as it goes.
+    """One JSON object per frame, to a file, a pipe or stdout (``-``), written as it goes.
 
     The file is checked up front but opened on the first frame, so a run that gets no frame
     (a camera that cannot be read) leaves an earlier file as it was and creates no empty one.
     ``append`` adds to an existing file instead of replacing it: a service that systemd restarts
-    keeps what it wrote before. A line is written whole or not at all: a failed write (a full
-    disk) is cut back to the last whole line, and an appended file that ends in a cut line (a
-    run killed mid-write) has that line removed first, with a note to ``log``.
+    keeps what it wrote before. A line reaches a file whole or not at all: lines are written
+    unbuffered, a failed write (a full disk) is cut back to the last whole line, and an appended
+    file that ends in a cut line of an earlier run (killed mid-write) has that line removed
+    first, with a note to ``log``.
     """
 
     def __init__(self, target: str | os.PathLike[str], append: bool = False, log: Callable[[str], None] | None = None) -> None:
         self.target = str(target)
-        self.mode = "a" if append else "w"
+        self.append = append
         self.log = log or (lambda text: None)
-        self.stream: TextIO | None = sys.stdout if self.target == "-" else None
-        if self.stream is None:
+        self.fd: int | None = None
+        self.regular = False  # a regular file, which a failed line can be cut out of
+        if self.target != "-":
             check_output_path("--json", self.target)
 
-    def open(self) -> TextIO:
-        if self.mode == "a":
+    def open(self) -> int:
+        if self.append:
             dropped = drop_cut_last_line(Path(self.target))
             if dropped:
                 self.log(f"note: --json {self.target} ended in a cut line ({dropped} bytes, a run stopped mid-write); removed it before appending")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if self.append else os.O_TRUNC)
         try:
-            return open(self.target, self.mode, encoding="utf-8")
+            fd = os.open(self.target, flags, 0o644)
         except OSError as exc:
             raise OutputError(f"--json {self.target}: cannot write ({exc.strerror})") from None
+        self.regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        return fd
 
     def write(self, result: FrameResult) -> None:
-        if self.stream is None:
-            self.stream = self.open()
-        line = result.to_json() + "\n"
-        if self.stream is sys.stdout:
-            self.stream.write(line)
-            self.stream.flush()
+        line = (result.to_json() + "\n").encode("utf-8")
+        if self.target == "-":
+            try:
+                sys.stdout.buffer.write(line)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise  # the reader has gone: the runner stops quietly
+            except OSError as exc:
+                raise OutputError(f"--json -: cannot write to standard output ({exc.strerror or exc})") from None
             return
-        start = self.stream.tell()
+        if self.fd is None:
+            self.fd = self.open()
+        start = os.lseek(self.fd, 0, os.SEEK_END) if self.regular else None
         try:
-            self.stream.write(line)
-            self.stream.flush()
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except BrokenPipeError:
+            raise
         except OSError as exc:
-            self.cut_back(start)
+            if start is not None:
+                try:
+                    os.ftruncate(self.fd, start)
+                except OSError:
+                    pass
+            self.close()
             raise OutputError(f"--json {self.target}: cannot write ({exc.strerror or exc}); the lines before frame {result.index} are whole") from None
 
-    def cut_back(self, size: int) -> None:
-        """Drop whatever part of a failed line reached the file."""
-        try:
-            os.truncate(self.target, size)
-        except OSError:
-            pass
-        try:
-            self.stream.close()
-        except OSError:
-            pass  # its buffer could not be flushed either; the file is already cut back
-        self.stream = None
-
     def close(self) -> None:
-        if self.stream is not None and self.stream is not sys.stdout:
-            try:
-                self.stream.close()
-            except OSError:
-                pass
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def drop_cut_last_line(path: Path) -> int:
-    """Remove a last line without its newline from ``path``; the bytes removed (0: none)."""
+    """Remove a cut last line (fer-edge's JSON, without its newline) from ``path``; the bytes
+    removed (0: none). A file that ends otherwise is not fer-edge's output: refused, not cut.
+    Only the file's end is read: a service's file grows for months."""
     if not path.is_file() or path.stat().st_size == 0:
         return 0
+    size = path.stat().st_size
     with open(path, "rb+") as file:
-        size = file.seek(0, os.SEEK_END)
-        tail = b""
-        while size - len(tail) > 0 and b"\n" not in tail:
-            step = min(4096, size - len(tail))
-            file.seek(size - len(tail) - step)
-            tail = file.read(step) + tail
-        if tail.endswith(b"\n"):
+        file.seek(max(0, size - 65536))
+        end = file.read()
+        if end.endswith(b"\n"):
             return 0
-        keep = size - len(tail) + (tail.rfind(b"\n") + 1 if b"\n" in tail else 0)
-        file.truncate(keep)
-        return size - keep
+        cut = end.rfind(b"\n") + 1
+        tail, before = end[cut:], end[:cut].splitlines()
+        ours = tail.startswith(b'{"frame"') and (cut > 0 or size == len(end)) and (not before or before[-1].startswith(b'{"frame"'))
+        if not ours:
+            raise OutputError(f"--json {path} --append: it does not end in a whole line of fer-edge's JSON; not changing it (choose another file)")
+        file.truncate(size - len(tail))
+    return len(tail)
 
 
 class VideoRecorder:

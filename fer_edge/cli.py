@@ -125,7 +125,8 @@ def train(
     starts = [flag for flag, given in (("--resume", resume), ("--restore-from", restore_from), ("--init-from", init_from)) if given]
     if len(starts) > 1:
         raise FerEdgeError(f"{' and '.join(starts)} exclude each other: a run starts fresh, from a model (--init-from, --restore-from), or continues (--resume)")
-    check_run_folder(out or Path("runs") / (arch or "edge"), data or default_data_dir(), [init_from, restore_from, *(teacher or [])])
+    # A resumed run reads the data its run.json names unless --data says where it is now.
+    check_run_folder(out or Path("runs") / (arch or "edge"), data if resume else data or default_data_dir(), [init_from, restore_from, *(teacher or [])])
     if restore_from:
         from fer_edge.train.restore import restore_run
 

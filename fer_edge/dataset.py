@@ -211,7 +211,7 @@ def read_cache(path: Path, count: int) -> tuple[np.ndarray, np.ndarray] | None:
         if images.shape != (count, IMAGE_SIZE, IMAGE_SIZE) or images.dtype != np.uint8 or labels.shape != (count,):
             raise ValueError(f"arrays {images.shape} {images.dtype} and {labels.shape}, not {count} 48x48 uint8 faces")
         return images, labels
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         print(f"note: {path}: damaged or foreign cache ({first_line(exc)}); decoding the images again", file=sys.stderr)
         return None
 

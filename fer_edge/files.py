@@ -27,9 +27,9 @@ def check_output_path(option: str, path: str | os.PathLike[str]) -> Path:
         raise FerEdgeError(f"{option} {path}: folder {path.parent} does not exist; create it first")
     if path.exists() and not os.access(path, os.W_OK):
         raise FerEdgeError(f"{option} {path}: cannot write there (permission denied)")
-    if path.exists() and not path.is_file():
-        return path  # a device or pipe (/dev/stdout): its own permission is what counts
-    # Try the folder itself: permissions alone miss a read-only filesystem (and root ignores them).
+    if path.exists():
+        return path  # written in place (or a device, a pipe): its own permission is what counts
+    # A new file: try the folder itself, as permissions alone miss a read-only filesystem (and root ignores them).
     probe = path.parent / f".{path.name}.{os.getpid()}.probe"
     try:
         probe.touch(exist_ok=False)

@@ -2,28 +2,34 @@
 
 A small file can hold an enormous image (a PNG of 30000x30000 flat pixels compresses to a few
 hundred KB and decodes to 2.7 GB), so readers check the header's size against what they expect
-before handing the bytes to OpenCV. PNG, JPEG and BMP are read here; for other formats (WebP,
-TIFF) the size is not known before decoding and OpenCV's own limit applies.
+before handing the bytes to OpenCV. PNG, JPEG and BMP (Windows and OS/2) are read here; for other
+formats (WebP, TIFF) the size is not known before decoding and OpenCV's own limit applies (about
+a gigapixel).
 """
 
 from __future__ import annotations
 
 import struct
 
+import numpy as np
+
 #: JPEG start-of-frame markers, which carry the image size (not DHT, JPG or DAC, which share the range).
 JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def header_size(data: bytes | memoryview) -> tuple[int, int] | None:
+def header_size(data: bytes | memoryview | np.ndarray) -> tuple[int, int] | None:
     """``(width, height)`` from the first bytes of a PNG, JPEG or BMP file; None if not known."""
-    data = bytes(data[:65536])
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
-        return struct.unpack(">II", data[16:24])
-    if data[:2] == b"BM" and len(data) >= 26:
-        width, height = struct.unpack("<ii", data[18:26])
-        return abs(width), abs(height)
-    if data[:2] == b"\xff\xd8":
-        return jpeg_size(data)
+    head = bytes(data[:32])
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return struct.unpack(">II", head[16:24])
+    if head[:2] == b"BM" and len(head) >= 26:
+        (header,) = struct.unpack("<I", head[14:18])
+        if header == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+            return struct.unpack("<HH", head[18:22])
+        width, height = struct.unpack("<ii", head[18:26])
+        return abs(width), abs(height)  # a negative height means rows stored top-down
+    if head[:2] == b"\xff\xd8":
+        return jpeg_size(bytes(data))  # the frame header may follow large EXIF or ICC segments
     return None
 
 

@@ -71,6 +71,22 @@ def read_sidecar(model_path: str | os.PathLike[str], *, required: bool = True) -
 MAX_FACE_MARGIN = 0.5
 
 
+def check_tensor_record(record: object, tensor: str, path: Path) -> None:
+    """A sidecar's ``input`` or ``output``: absent, or {"shape": [None or int, ...], "dtype": str,
+    "scale": number or None, "zero_point": number or None}."""
+    if record is None:
+        return
+    number = (int, float)
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("shape", []), list)
+        or not all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in record.get("shape", []))
+        or not isinstance(record.get("dtype", ""), str)
+        or any(record.get(k) is not None and (isinstance(record.get(k), bool) or not isinstance(record.get(k), number)) for k in ("scale", "zero_point"))
+    ):
+        raise FerEdgeError(f"{path}: {tensor} {json.dumps(record)[:80]} is not a tensor record (shape, dtype, scale, zero_point)")
+
+
 def check_fields(card: dict, path: Path, model_path: Path) -> None:
     """Refuse, in one line, a sidecar whose fields the runtime uses have the wrong type or range,
     or that describes a model of another size than the file beside it."""
@@ -85,6 +101,8 @@ def check_fields(card: dict, path: Path, model_path: Path) -> None:
     flip = card.get("test_time_flip", False)
     if not isinstance(flip, bool):
         raise FerEdgeError(f"{path}: test_time_flip {flip!r} must be true or false (JSON booleans, not text)")
+    for tensor in ("input", "output"):
+        check_tensor_record(card.get(tensor), tensor, path)
     size = card.get("size_bytes")
     if size is not None and model_path.is_file() and model_path.stat().st_size != size:
         raise FerEdgeError(

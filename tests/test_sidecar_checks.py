@@ -31,6 +31,10 @@ def spoil(card: dict, change: str) -> None:
         card["sha256"] = "0" * 64
     elif change == "another model's shape":
         card["input"]["shape"] = [None, 64, 64, 1]
+    elif change == "output is a list":
+        card["output"] = []
+    elif change == "scale is text":
+        card["input"]["scale"] = "x"
 
 
 CHANGES = {
@@ -42,6 +46,8 @@ CHANGES = {
     "another model's input": "a sidecar from another model?",
     "another model's hash": "its sha256 is not X.tflite's",
     "another model's shape": "describes an input of shape [None, 64, 64, 1]",
+    "output is a list": "output [] is not a tensor record",
+    "scale is text": "is not a tensor record",
 }
 
 

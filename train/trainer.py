@@ -196,9 +196,10 @@ def reseed_each_epoch(seed: int):
 
 def write_failed(out: Path, exc: Exception) -> FerEdgeError:
     """One line for a run's file that could not be written (a full disk): what, and how to go on."""
-    text = str(exc)
-    reason = "No space left on device" if "No space left on device" in text else getattr(exc, "strerror", None) or first_line(exc)[:120]
-    return FerEdgeError(f"{out}: cannot write ({reason}); the last whole epoch is kept: free space, then fer-edge train --out {out} --resume")
+    if "No space left on device" in str(exc):
+        return FerEdgeError(f"{out}: cannot write (No space left on device); the last whole epoch is kept: free space, then fer-edge train --out {out} --resume")
+    reason = getattr(exc, "strerror", None) or first_line(exc)[:120]
+    return FerEdgeError(f"{out}: cannot write the epoch's checkpoint ({reason}); the last whole epoch is kept: fix the cause, then fer-edge train --out {out} --resume")
 
 
 def epoch_checkpoint(folder: Path, monitor: str, patience: int, state: dict, average: WeightAverage | None = None):
@@ -328,7 +329,8 @@ def prepare_run(config: TrainConfig, resume: bool, data_moved_to: str | None = N
             config = replace(config, data=data_moved_to)
         drop_history_after(out / "history.csv", int(state.get("epoch", 0)))
         return config, state
-    if (out / "checkpoints" / "last.keras").exists():
+    checkpoints = out / "checkpoints"
+    if (checkpoints / "last.keras").exists() or (checkpoints / "state.json").exists() or any(checkpoints.glob("*.pending-epoch*")):
         raise FerEdgeError(f"{out}: already holds a run; add --resume to continue it, or choose another --out")
     return config, {}  # train() makes the folder once data and teachers have loaded
 
