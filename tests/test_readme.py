@@ -29,7 +29,7 @@ def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
 
 
 def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> None:
-    """A run cut off on a lent GPU and finished here with --resume trained on both: the table
+    """A run cut off on a GPU machine and finished on a CPU workstation with --resume trained on both: the table
     must not call its GPU minutes CPU hours."""
     gpu, cpu = {"keras_backend": "jax", "gpus": "1"}, {"keras_backend": "tensorflow"}
     cut_off_on_gpu = {"versions": gpu, "train_seconds": 180.0 + 1800.0, "resumed": [{"versions": cpu, "train_seconds_before": 180.0}]}

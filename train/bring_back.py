@@ -1,10 +1,10 @@
 """Which files of a GPU job's run folders come back, within what one call of the machine returns.
 
-A lent GPU machine returns at most 64 MiB per call (8 files of at most 16 MiB). Run folders can
+A batch GPU machine of the kind gpu_job.sh targets returns at most 64 MiB per job (8 files of at most 16 MiB). Run folders can
 hold more: the wide net's model alone is 19 MB, and a run cut off by the job's budget keeps its
 restart point and best weights (22 MB for the edge net), which it needs to finish elsewhere with
 ``--resume``. Four runs side by side (train/gpu_plans/edge_variants.sh) can pass the limit, and a
-call whose files exceed it brings back nothing of what is over, so the choice is made here:
+job whose files exceed it brings back nothing of what is over, so the choice is made in this module:
 
 - every run's records (run.json, history, logs, plots: each file under 1 MiB) always come;
 - the large pieces come as whole units while they fit, smallest first: a finished run's

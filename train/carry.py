@@ -1,6 +1,6 @@
 """FER2013's training faces packed small enough to carry to an offline GPU machine, unpacked there as the CSV.
 
-A lent GPU machine reaches no network and takes at most 64 MiB with the working tree. FER2013's
+An offline batch GPU machine (no network, at most 64 MiB uploaded with the working tree) is the target. FER2013's
 JPEG folders hold 61 MB and its CSV 266 MB; the decoded training faces, each pixel stored as the
 difference to the one above it and compressed with LZMA, 50 MB. So ``pack`` writes the train
 split (uint8 pixels, labels) into one ``.npz.xz``, and ``unpack`` turns it back into the original
@@ -11,7 +11,7 @@ data is (``fer-edge eval RUN/model.keras --json RUN/metrics.json --confusion RUN
 Rows keep the order the folder reader gives, and the validation split is drawn from positions
 in that order (fer_edge/splits.py): a run on the unpacked CSV holds out the same faces as a run
 on the folders with the same ``--seed``, so its models can teach, or be compared with, the
-models trained here. ``unpack`` checks the faces it wrote against the pack's digest.
+models trained on the workstation. ``unpack`` checks the faces it wrote against the pack's digest.
 
     python -m fer_edge.train.carry pack ../shared/fer2013 .carry/fer2013-train.npz.xz
     python -m fer_edge.train.carry unpack .carry/fer2013-train.npz.xz /tmp/fer2013.csv   # on the GPU machine

@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# Train on a lent, offline GPU machine that has JAX but neither TensorFlow nor the data.
+# Train on an offline batch GPU machine that has JAX but neither TensorFlow nor the data.
 #
-# Such a machine (the workplace's `device` tool) reaches no network, takes at most 64 MiB of the
+# Such a machine (a batch-job service) reaches no network, takes at most 64 MiB of the
 # working tree and carried folders per call, and runs one command for at most 10 minutes. So:
 #
-#   here:   bash train/gpu_job.sh prepare
+#   workstation: bash train/gpu_job.sh prepare
 #             downloads the wheels the machine lacks (Keras and two of its dependencies, for its
 #             CPython 3.12) and builds fer-edge's own into .whl/, and packs FER2013's training
 #             faces into .carry/ (train/carry.py); both folders are git-ignored.
-#   there:  bash train/gpu_job.sh run PLAN
+#   GPU machine: bash train/gpu_job.sh run PLAN
 #             (run with carry [".whl", ".carry"]) installs the wheels, unpacks the data as the
 #             FER2013 CSV, runs the plan's `step` lines on Keras's JAX backend (or on
 #             $KERAS_BACKEND, e.g. torch), each cut off so that the whole job ends within
 #             $JOB_SECONDS (default 560), and leaves the run folders in $OUT as
 #             runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
-#   here:   mkdir -p /tmp/runs && cat OUTDIR/runs.tgz.part-* | tar -xz -C /tmp/runs
-#             (the path the runs had there, which run.json records, e.g. for a teacher), then
-#             report each finished run on test/, which stayed here:
+#   workstation: mkdir -p /tmp/runs && cat OUTDIR/runs.tgz.part-* | tar -xz -C /tmp/runs
+#             (the path the runs had on the GPU machine, which run.json records, e.g. for a teacher), then
+#             report each finished run on test/, which stayed on the workstation:
 #             fer-edge eval /tmp/runs/NAME/model.keras --json /tmp/runs/NAME/metrics.json --confusion /tmp/runs/NAME/confusion.png
 #
 # A run cut off by the budget comes back with its checkpoints/ (its teachers' targets are
 # recomputed from the teacher at its recorded path) where they fit in what a call returns
 # (train/bring_back.py says which, in the job log), so `fer-edge train --out /tmp/runs/NAME
-# --resume --data ../shared/fer2013` continues it here; a finished run comes back without them.
+# --resume --data ../shared/fer2013` continues it on the workstation; a finished run comes back without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -363,7 +363,7 @@ def load_restart_point(out: Path):
             f"the run was trained on {trained_on}: resume it there (KERAS_BACKEND={trained_on})"
         ) from None
     # The file also holds the compile settings its backend chose: JAX saves jit_compile=True,
-    # which TensorFlow on a CPU obeys with XLA: the edge net's epochs took 185 s here, and 112 s
+    # which TensorFlow on a CPU obeys with XLA: the edge net's epochs took 185 s on a 2-vCPU x86_64 VM, and 112 s
     # once compiled again. Compiling again with the restored optimizer (its state and schedule intact) and
     # loss lets this backend choose, as for a fresh run.
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=TRAINING_METRICS)
@@ -533,8 +533,8 @@ def train(
         run = read_run_record(out)
         run["commands"] = [*run.get("commands", []), command]
         run["config"] = config.to_dict()  # where the run lives now, and its epoch cap
-        # Each continuation's machine and software: a run cut off on a lent GPU and finished on
-        # this CPU trained on both, and its training time is reported per machine.
+        # Each continuation's machine and software: a run cut off on a GPU machine and finished on
+        # a CPU machine trained on both, and its training time is reported per machine.
         run["resumed"] = [
             *run.get("resumed", []),
             {
