@@ -13,15 +13,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU (len(a), len(b)) of ``x, y, w, h`` boxes."""
+def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise overlapping area (len(a), len(b)) of ``x, y, w, h`` boxes."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     ax0, ay0, ax1, ay1 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
     bx0, by0, bx1, by1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
     iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None)
     ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None)
-    inter = iw * ih
+    return iw * ih
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU (len(a), len(b)) of ``x, y, w, h`` boxes."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    inter = box_intersection(a, b)
     union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from fer_edge.contract import CLASS_NAMES, Dataset
-from fer_edge.device.smoothing import box_iou
+from fer_edge.device.smoothing import box_intersection, box_iou
 
 FRAME_WIDTH, FRAME_HEIGHT = 640, 480
 #: IoU at which a detected box counts as the placed face, and below which it is a false box.
@@ -184,14 +184,11 @@ def found_matrix(truth: np.ndarray, detected: np.ndarray) -> tuple[np.ndarray, n
     in the crop's middle half found it.
     """
     iou = box_iou(truth, detected)
-    tx0, ty0 = truth[:, 0:1], truth[:, 1:2]
-    tx1, ty1 = tx0 + truth[:, 2:3], ty0 + truth[:, 3:4]
-    dx0, dy0, dx1, dy1 = detected[:, 0], detected[:, 1], detected[:, 0] + detected[:, 2], detected[:, 1] + detected[:, 3]
-    inter = np.clip(np.minimum(tx1, dx1) - np.maximum(tx0, dx0), 0, None) * np.clip(np.minimum(ty1, dy1) - np.maximum(ty0, dy0), 0, None)
-    inside = inter / np.maximum(detected[:, 2] * detected[:, 3], 1e-9)
+    inside = box_intersection(truth, detected) / np.maximum(detected[:, 2] * detected[:, 3], 1e-9)
     side = detected[:, 2] / np.maximum(truth[:, 2:3], 1e-9)
-    off_x = np.abs(dx0 + detected[:, 2] / 2 - (tx0 + truth[:, 2:3] / 2)) / np.maximum(truth[:, 2:3], 1e-9)
-    off_y = np.abs(dy0 + detected[:, 3] / 2 - (ty0 + truth[:, 3:4] / 2)) / np.maximum(truth[:, 3:4], 1e-9)
+    centre_t, centre_d = truth[:, None, :2] + truth[:, None, 2:] / 2, detected[None, :, :2] + detected[None, :, 2:] / 2
+    off = np.abs(centre_d - centre_t) / np.maximum(truth[:, None, 2:], 1e-9)
+    off_x, off_y = off[..., 0], off[..., 1]
     on_face = (inside >= INSIDE_SHARE) & (side >= MIN_SIDE) & (off_x <= 0.25) & (off_y <= 0.25)
     return (iou >= FOUND_IOU) | on_face, iou
 
