@@ -46,3 +46,15 @@ def require(condition: bool, why: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{why} (CI=true: required, not skipped)")
     pytest.skip(why)
+
+
+def load_tool(relative_path: str):
+    """A script of the repository's unpackaged ``tools/`` folder, imported as a module by its path."""
+    import importlib.util
+
+    path = REPO_ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -1,4 +1,4 @@
-"""What a GPU job brings back within a call's limit (train/bring_back.py)."""
+"""What a GPU job brings back within a call's limit (tools/offline_gpu/bring_back.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import sys
 import tarfile
 from pathlib import Path
 
-from fer_edge.train.bring_back import plan
+from clitools import REPO_ROOT, load_tool
+
+plan = load_tool("tools/offline_gpu/bring_back.py").plan
+BRING_BACK = str(REPO_ROOT / "tools" / "offline_gpu" / "bring_back.py")
 
 MIB = 1 << 20
 
@@ -56,7 +59,7 @@ def test_records_always_come_back_and_large_pieces_whole_while_they_fit(tmp_path
 
 def test_the_selection_feeds_tar_and_names_what_is_left_out(tmp_path: Path) -> None:
     runs = _runs(tmp_path / "runs")
-    listing = subprocess.run([sys.executable, "-m", "fer_edge.train.bring_back", str(runs), "--cap-mib", "30"], capture_output=True, check=True)
+    listing = subprocess.run([sys.executable, BRING_BACK, str(runs), "--cap-mib", "30"], capture_output=True, check=True)
     assert "left out, over 30 MiB: edge-born-again (cut off" in listing.stderr.decode()
     archive = tmp_path / "runs.tgz"
     subprocess.run(["tar", "-C", str(runs), "--null", "-T", "-", "-czf", str(archive)], input=listing.stdout, check=True)
@@ -64,5 +67,5 @@ def test_the_selection_feeds_tar_and_names_what_is_left_out(tmp_path: Path) -> N
         names = set(packed.getnames())
     assert {"edge-240/model.keras", "wide/model.keras", "wide/run.json"} <= names
     assert "edge-born-again/checkpoints/last.keras" not in names
-    missing = subprocess.run([sys.executable, "-m", "fer_edge.train.bring_back", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    missing = subprocess.run([sys.executable, BRING_BACK, str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"

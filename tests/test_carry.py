@@ -1,4 +1,4 @@
-"""Carrying the training faces to an offline GPU machine (train/carry.py), and training there without test/."""
+"""Carrying the training faces to an offline GPU machine (tools/offline_gpu/carry.py), and training there without test/."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clitools import fer_edge
+from clitools import fer_edge, load_tool
 
 from fer_edge.contract import Dataset
 from fer_edge.dataset import MissingSplit, load_split, write_csv
 from fer_edge.errors import FerEdgeError
 from fer_edge.splits import training_indices
-from fer_edge.train.carry import main as carry_main
-from fer_edge.train.carry import pack, unpack
+
+carry = load_tool("tools/offline_gpu/carry.py")
+pack, unpack, carry_main = carry.pack, carry.unpack, carry.main
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ in that order (fer_edge/splits.py): a run on the unpacked CSV holds out the same
 on the folders with the same ``--seed``, so its models can teach, or be compared with, the
 models trained on the workstation. ``unpack`` checks the faces it wrote against the pack's digest.
 
-    python -m fer_edge.train.carry pack ../shared/fer2013 .carry/fer2013-train.npz.xz
-    python -m fer_edge.train.carry unpack .carry/fer2013-train.npz.xz /tmp/fer2013.csv   # on the GPU machine
+    python tools/offline_gpu/carry.py pack ../shared/fer2013 .carry/fer2013-train.npz.xz
+    python tools/offline_gpu/carry.py unpack .carry/fer2013-train.npz.xz /tmp/fer2013.csv   # on the GPU machine
 
 The pack is derived from FER2013: it stays outside the repository (an ignored folder), like the
 data itself.
@@ -87,7 +87,7 @@ def unpack(pack_path: str | os.PathLike[str], csv_path: str | os.PathLike[str]) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_edge.train.carry", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python tools/offline_gpu/carry.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     packing = commands.add_parser("pack", help="FER2013 folder root or CSV -> .npz.xz")
     packing.add_argument("source")

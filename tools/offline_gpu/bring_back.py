@@ -1,9 +1,9 @@
 """Which files of a GPU job's run folders come back, within what one call of the machine returns.
 
-A batch GPU machine of the kind gpu_job.sh targets returns at most 64 MiB per job (8 files of at most 16 MiB). Run folders can
+A batch GPU host of the kind gpu_job.sh targets returns at most 64 MiB per job (8 files of at most 16 MiB). Run folders can
 hold more: the wide net's model alone is 19 MB, and a run cut off by the job's budget keeps its
 restart point and best weights (22 MB for the edge net), which it needs to finish elsewhere with
-``--resume``. Four runs side by side (train/gpu_plans/edge_variants.sh) can pass the limit, and a
+``--resume``. Four runs side by side (plans/edge_variants.sh) can pass the limit, and a
 job whose files exceed it brings back nothing of what is over, so the choice is made in this module:
 
 - every run's records (run.json, history, logs, plots: each file under 1 MiB) always come;
@@ -15,7 +15,7 @@ job whose files exceed it brings back nothing of what is over, so the choice is 
 What is left out is named on stderr, which the job log keeps. The selection goes to stdout as
 NUL-separated paths relative to the runs folder, for ``tar --null -T -``:
 
-    python -m fer_edge.train.bring_back /tmp/runs --cap-mib 60 | tar -C /tmp/runs --null -T - -czf - | split ...
+    python tools/offline_gpu/bring_back.py /tmp/runs --cap-mib 60 | tar -C /tmp/runs --null -T - -czf - | split ...
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def plan(runs: Path, cap_bytes: int) -> tuple[list[Path], list[Unit]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_edge.train.bring_back", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python tools/offline_gpu/bring_back.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, help="the folder holding the job's run folders")
     parser.add_argument("--cap-mib", type=float, default=60.0, help="the most to bring back, in MiB (default 60)")
     args = parser.parse_args(argv)

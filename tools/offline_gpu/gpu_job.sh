@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
-# Train on an offline batch GPU machine that has JAX but neither TensorFlow nor the data.
+# Train fer-edge on a GPU host that reaches no network and takes a size-limited upload per job.
 #
-# Such a machine (a batch-job service) reaches no network, takes at most 64 MiB of the
-# working tree and carried folders per call, and runs one command for at most 10 minutes. So:
+# A GPU host with network access needs none of this: `pip install -e '.[train]'` (or
+# '.[train-jax]' with 'jax[cuda12]') and `fer-edge train`. This script is for batch GPU hosts
+# that have Python and JAX but neither the network nor the data, accept at most about 64 MiB of
+# files with a job, run one command for a limited time, and return at most 64 MiB (files of at
+# most 16 MiB). The limits are variables below.
 #
-#   workstation: bash train/gpu_job.sh prepare
-#             downloads the wheels the machine lacks (Keras and two of its dependencies, for its
-#             CPython 3.12) and builds fer-edge's own into .whl/, and packs FER2013's training
-#             faces into .carry/ (train/carry.py); both folders are git-ignored.
-#   GPU machine: bash train/gpu_job.sh run PLAN
-#             (run with carry [".whl", ".carry"]) installs the wheels, unpacks the data as the
-#             FER2013 CSV, runs the plan's `step` lines on Keras's JAX backend (or on
+#   workstation: bash tools/offline_gpu/gpu_job.sh prepare
+#             downloads the wheels the host lacks (Keras and two of its dependencies, for its
+#             CPython $TARGET_PYTHON), builds fer-edge's own into .whl/, and packs FER2013's
+#             training faces into .carry/ (carry.py, 50 MB); both folders are git-ignored.
+#   GPU host:    OUT=/path/returned bash tools/offline_gpu/gpu_job.sh run PLAN
+#             (send the working tree with .whl/ and .carry/) installs the wheels, unpacks the
+#             data as the FER2013 CSV, runs the plan's `step` lines on Keras's JAX backend (or on
 #             $KERAS_BACKEND, e.g. torch), each cut off so that the whole job ends within
 #             $JOB_SECONDS (default 560), and leaves the run folders in $OUT as
-#             runs.tgz.part-* (15 MB pieces, the limit per file being 16 MB).
+#             runs.tgz.part-* (15 MB pieces).
 #   workstation: mkdir -p /tmp/runs && cat OUTDIR/runs.tgz.part-* | tar -xz -C /tmp/runs
-#             (the path the runs had on the GPU machine, which run.json records, e.g. for a teacher), then
-#             report each finished run on test/, which stayed on the workstation:
+#             (the path the runs had on the host, which run.json records, e.g. for a teacher),
+#             then report each finished run on test/, which stayed on the workstation:
 #             fer-edge eval /tmp/runs/NAME/model.keras --json /tmp/runs/NAME/metrics.json --confusion /tmp/runs/NAME/confusion.png
 #
-# A run cut off by the budget comes back with its checkpoints/ (its teachers' targets are
-# recomputed from the teacher at its recorded path) where they fit in what a call returns
-# (train/bring_back.py says which, in the job log), so `fer-edge train --out /tmp/runs/NAME
-# --resume --data ../shared/fer2013` continues it on the workstation; a finished run comes back without them.
+# A run cut off by the budget comes back with its checkpoints/ where they fit in what a job
+# returns (bring_back.py says which, in the job log), so `fer-edge train --out /tmp/runs/NAME
+# --resume --data ../shared/fer2013` continues it on the workstation. Plans are in plans/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+TOOLS=tools/offline_gpu
 
 PYTHON=${PYTHON:-python3}
 TARGET_PYTHON=${TARGET_PYTHON:-3.12}    # the GPU machine's CPython
@@ -40,7 +43,7 @@ prepare() {
         "keras==$keras_version" namex optree
     "$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir .whl .
     if [ ! -f "$PACK" ]; then
-        "$PYTHON" -m fer_edge.train.carry pack "${FER2013_DIR:-../shared/fer2013}" "$PACK"
+        "$PYTHON" "$TOOLS/carry.py" pack "${FER2013_DIR:-../shared/fer2013}" "$PACK"
     fi
     ls -l .whl "$PACK"
     echo "travels: $(( ($(git ls-files -z | xargs -0 cat | wc -c) + $(cat .whl/* "$PACK" | wc -c)) / 1048576 )) MiB of 64"
@@ -61,7 +64,7 @@ run() {
     DATA=/tmp/fer2013.csv RUNS=/tmp/runs
     FER_EDGE="$PYTHON -m fer_edge.cli"
     mkdir -p "$RUNS"
-    "$PYTHON" -m fer_edge.train.carry unpack "$PACK" "$DATA"
+    "$PYTHON" "$TOOLS/carry.py" unpack "$PACK" "$DATA"
 
     seconds_left() { echo $(( budget - (SECONDS - started) - 40 )); }
     # How many epochs of ARCH (at most WANT) fit in SECONDS, from a 3-epoch probe run's steady
@@ -96,9 +99,9 @@ EOF
     # shellcheck source=/dev/null
     source "$plan" 2>&1 | tee "$OUT/job.log"
 
-    # What fits in what a call returns (train/bring_back.py): every run's records, then finished
+    # What fits in what a call returns (bring_back.py): every run's records, then finished
     # runs' models and cut-off runs' checkpoints, smallest first, within 60 MiB.
-    "$PYTHON" -m fer_edge.train.bring_back "$RUNS" --cap-mib 60 2>>"$OUT/job.log" \
+    "$PYTHON" "$TOOLS/bring_back.py" "$RUNS" --cap-mib 60 2>>"$OUT/job.log" \
         | tar -C "$RUNS" --null -T - -czf - | split -b 15M - "$OUT/runs.tgz.part-"
     ls -l "$OUT"
 }
@@ -106,5 +109,5 @@ EOF
 case "${1:-}" in
     prepare) prepare ;;
     run) run "${2:?usage: gpu_job.sh run PLAN}" ;;
-    *) echo "usage: bash train/gpu_job.sh prepare | run PLAN" >&2; exit 2 ;;
+    *) echo "usage: bash tools/offline_gpu/gpu_job.sh prepare | run PLAN" >&2; exit 2 ;;
 esac
