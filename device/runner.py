@@ -21,7 +21,9 @@ from fer_edge.device.background import in_background
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import make_detector
 from fer_edge.device.interpreter import backend_version
+from fer_edge.device.live_view import LiveView
 from fer_edge.device.outputs import JsonLines, OutputError, VideoRecorder, open_window
+from fer_edge.device.pacing import Pacer
 from fer_edge.device.pipeline import Detected, FacePipeline
 from fer_edge.device.results import RunSummary
 from fer_edge.device.smoothing import FaceSmoother
@@ -88,15 +90,18 @@ def read_frame(source: FrameSource, retry_s: float = RETRY_SECONDS, stop: thread
 
 
 def detected_frames(
-    source: FrameSource, pipeline: FacePipeline, retry_s: float, stop: threading.Event | None = None
+    source: FrameSource, pipeline: FacePipeline, retry_s: float, stop: threading.Event | None = None, pacer: Pacer | None = None
 ) -> Iterator[tuple[Frame, Detected, float]]:
-    """Each frame of ``source`` with its detected faces and the seconds its read took, until it ends."""
+    """Each frame of ``source`` with its detected faces and the seconds its read took, until it
+    ends; with a ``pacer``, each frame waits for its time first (``--realtime``)."""
     while True:
         started = time.perf_counter()
         frame = read_frame(source, retry_s, stop)
         if frame is None:
             return
         read_s = time.perf_counter() - started
+        if pacer is not None:
+            pacer.wait(frame)
         yield frame, pipeline.detect(frame.image), read_s
 
 
@@ -173,6 +178,11 @@ def run(
     test_time_flip: bool | None = None,
     overlap: bool = False,
     append: bool = False,
+    serve: str | None = None,
+    token: str | None = None,
+    stream_fps: float = 15.0,
+    stream_quality: int = 70,
+    realtime: bool = False,
     retry_s: float = RETRY_SECONDS,
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
@@ -185,7 +195,10 @@ def run(
     the time per face at some accuracy. ``detect_every`` > 1 detects faces on every Nth frame
     only. ``overlap`` reads and detects the next frame while the current one is classified
     (device/background.py says when that pays). ``append`` adds to an existing ``json_out`` file
-    instead of replacing it. Notes and the summary go to ``log`` (stdout, or stderr when the JSON
+    instead of replacing it. ``serve`` (``[HOST:]PORT``) starts the web view
+    (device/web_server.py) for the run's length, with ``token`` required off loopback and the
+    stream capped at ``stream_fps`` frames of JPEG ``stream_quality``. ``realtime`` plays a file at
+    the pace it was recorded. Notes and the summary go to ``log`` (stdout, or stderr when the JSON
     lines take stdout).
     """
     if log is None:
@@ -197,6 +210,12 @@ def run(
         raise FerEdgeError(f"--threads {threads}: must be at least 1")
     if append and (json_out is None or str(json_out) == "-"):
         raise FerEdgeError("--append adds to a --json FILE; give one")
+    if not 0 < stream_fps <= 60:
+        raise FerEdgeError(f"--stream-fps {stream_fps:g}: must be above 0 and at most 60")
+    if not 10 <= stream_quality <= 100:
+        raise FerEdgeError(f"--stream-quality {stream_quality}: must be between 10 and 100 (JPEG quality)")
+    if serve is None and token is not None:
+        raise FerEdgeError("--token is for the web view: add --serve [HOST:]PORT")
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     camera_path = Path(camera) if isinstance(camera, str) and Path(camera).exists() else None
@@ -210,6 +229,7 @@ def run(
     if detect_every > 1 and isinstance(source, ImageSource):
         source.close()
         raise FerEdgeError(f"--detect-every {detect_every}: for video and cameras; {source.name} is images, each detected on its own")
+    pacer = Pacer() if realtime and not source.live else None
     smooth = source.live if smooth is None else smooth
     pipeline = FacePipeline(classifier, face_detector, FaceSmoother() if smooth else None)
     if verbose:
@@ -229,6 +249,7 @@ def run(
         # tflite-runtime against NumPy 2) and pays TensorFlow's memory and start-up for it.
         log("note: no tflite_runtime or ai_edge_litert could be imported; using TensorFlow's interpreter (--verbose says more)")
     window = None
+    live_view = web = None
     outputs: list = []
     summary = RunSummary(source.name, str(model_path), classifier.backend, threads, overlapped=overlap)
     stopped = "end of source"
@@ -243,13 +264,20 @@ def run(
         json_lines = JsonLines(json_out, append=append, log=log) if json_out is not None else None
         recorder = VideoRecorder(record, source.fps) if record is not None else None
         outputs += [o for o in (json_lines, recorder) if o is not None]
-        print_frames = window is None and json_lines is None and recorder is None
+        if serve is not None:
+            from fer_edge.device.web_server import serve as start_web_server
+
+            live_view = LiveView(stream_fps, stream_quality)
+            outputs.append(live_view)
+            web = start_web_server(live_view, serve, token)
+            log(f"web view: {web.url}" + ("" if web.token is None else "  (the token is needed off this machine; keep it private)"))
+        print_frames = window is None and json_lines is None and recorder is None and web is None
         with sigterm_as_interrupt(), detector_threads(cv2_threads):
             if overlap:
                 stop = threading.Event()
-                frames = in_background(detected_frames(source, pipeline, retry_s, stop), stop=stop)
+                frames = in_background(detected_frames(source, pipeline, retry_s, stop, pacer), stop=stop)
             else:
-                frames = detected_frames(source, pipeline, retry_s)
+                frames = detected_frames(source, pipeline, retry_s, pacer=pacer)
             try:
                 index = 0
                 last_frame_at = time.perf_counter()
@@ -259,6 +287,8 @@ def run(
                     summary.add(result)
                     if json_lines is not None:
                         json_lines.write(result)
+                    if live_view is not None:
+                        live_view.publish(result, frame.image)
                     if window is not None or recorder is not None:
                         canvas = result.draw(frame.image)
                         if recorder is not None:
@@ -289,6 +319,8 @@ def run(
             finally:
                 frames.close()  # stops and waits for the detecting thread before the source closes
     finally:
+        if web is not None:
+            web.close()
         for output in outputs:
             output.close()
         source.close()

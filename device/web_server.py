@@ -109,6 +109,8 @@ class WebServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if host in ("0.0.0.0", "::"):  # every interface: name the machine as others on the network reach it
+            host = socket.gethostname()
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/" + (f"?token={self.token}" if self.token else "")
 

@@ -224,6 +224,11 @@ def run_command(
     min_face_score: Optional[float] = typer.Option(None, "--min-face-score", show_default="0.5 (auto and full-range; short-range 0.6)", help="BlazeFace's minimum score for a face (auto keeps short-range's 0.1 higher): raise it if false faces appear, lower it to find more, farther faces."),
     detect_every: int = typer.Option(1, "--detect-every", metavar="N", help="Look for faces on every Nth frame only and keep their boxes in between: faster (a Pi 4), new faces found up to N-1 frames late."),
     detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="The Haar cascade's (--detector haar): width frames are shrunk to for it: larger finds smaller, farther faces, more slowly."),
+    serve: Optional[str] = typer.Option(None, "--serve", metavar="[HOST:]PORT", help="Serve a live web view (video, FPS, counts, timeline; /stream.mjpg, /api/latest, /metrics) for as long as the run lasts. HOST defaults to 127.0.0.1 (this machine only); 0.0.0.0 opens it to the network, with a token."),
+    token: Optional[str] = typer.Option(None, "--token", show_default="generated and printed when HOST is not loopback", help="The token every web request must carry (?token=, or an Authorization: Bearer header)."),
+    stream_fps: float = typer.Option(15.0, "--stream-fps", help="Most frames per second sent to each web viewer."),
+    stream_quality: int = typer.Option(70, "--stream-quality", help="JPEG quality of the web stream (10-100)."),
+    realtime: bool = typer.Option(False, "--realtime", help="Play a video file or image folder at its own pace (frames at their video time, images 1 s apart) instead of as fast as possible."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""
     from fer_edge.device.runner import run
@@ -245,6 +250,11 @@ def run_command(
         detect_width=detect_width,
         min_face_score=min_face_score,
         detect_every=detect_every,
+        serve=serve,
+        token=token,
+        stream_fps=stream_fps,
+        stream_quality=stream_quality,
+        realtime=realtime,
     )
 
 
