@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The CLI as installed beside the interpreter running the tests, so a device venv tests its own
@@ -46,3 +48,14 @@ def require(condition: bool, why: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{why} (CI=true: required, not skipped)")
     pytest.skip(why)
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/NAME.py``, a script that is not part of the installed package, imported by its path."""
+    module_name = f"fer_edge_tools_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, REPO_ROOT / "tools" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
