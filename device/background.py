@@ -5,12 +5,8 @@ classified: OpenCV and the TFLite interpreter release the GIL, so the two stages
 cores at once and a frame costs the slower stage instead of both, at one frame more latency.
 
 It pays only when classifying costs about as much as detecting, since each stage gets half the
-cores. Measured on a 2-core x86 VM (benchmarks/bench_runtime.py, 2026-11-25, the README's
-figures): tflite_runtime 2.14 with test-time flip, 154.6 FPS overlapped (one thread per stage)
-against 136.3 in turn (two threads each); without the flip 161.3 against 166.8; with
-ai_edge_litert, whose classify is 10x faster there, 161.5 against 248.2. So it is off by
-default; on a 4-core Pi, where each stage keeps two cores, the benchmark prints both ways to
-choose from.
+cores; with ai_edge_litert classifying is the cheap stage, so it is off by default.
+``benchmarks/bench_runtime.py`` prints both ways (figures in benchmarks/README.md).
 """
 
 from __future__ import annotations

@@ -43,9 +43,8 @@ class BlazeFaceModel:
     anchors sit at their cells' centres and the box offsets are in input pixels relative to them.
     BlazeFace's box is tighter than FER2013's crop and sits lower on the face: the crop the
     classifier was trained on is ``crop_scale`` times its side, its centre moved down by
-    ``crop_shift_y`` of the side (negative: up). Medians over the faces each model found among
-    pasted test faces, seed 1 (``benchmarks/bench_crops.py`` measures them again: 1.18 and -0.09
-    for short-range on 96-192 px faces, kept at 1.2 and -0.08 from 120-200 px).
+    ``crop_shift_y`` of the side (negative: up): medians measured by ``benchmarks/bench_crops.py``
+    (figures in benchmarks/README.md).
     """
 
     name: str
@@ -86,8 +85,8 @@ def anchor_centres(model: BlazeFaceModel = SHORT_RANGE) -> np.ndarray:
 def shrink(gray: np.ndarray, width: int, height: int) -> np.ndarray:
     """``gray`` resized to ``width`` x ``height`` by pixel area, halved first while it is twice as large.
 
-    OpenCV's area resize is fast at whole ratios and several times slower at others: 640x480 to
-    192x144 took 0.49 ms directly and 0.15 ms through 320x240 on a 2-vCPU x86_64 VM.
+    OpenCV's area resize is fast at whole ratios and several times slower at others, so halving
+    first and resizing the rest is quicker than one resize (benchmarks/README.md).
     """
     while gray.shape[1] >= 2 * width and gray.shape[0] >= 2 * height:
         gray = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
@@ -98,8 +97,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) ->
     """One box per face: overlapping detections averaged, weighted by score (as MediaPipe does).
 
     Averaging steadies the box of a small face, which the model places a little differently from
-    one anchor to the next; plain suppression kept fewer pasted test faces at IoU 0.5 with
-    short-range (77.3% against 78.0% at min score 0.35, 67.3% against 68.0% at 0.5).
+    one anchor to the next; plain suppression kept fewer pasted test faces (benchmarks/README.md).
     """
     order = np.argsort(-scores)
     boxes, scores = boxes[order], scores[order]
@@ -123,10 +121,8 @@ class BlazeFaceDetector:
     detector shares it.
 
     ``fer-edge run`` gives it the classifier's interpreter threads (two by default, one each when
-    the stages overlap): with ai_edge_litert 2.3, detecting and classifying in turn on a 2-vCPU
-    x86_64 VM, the default's detection took 2.7-3.5 ms per frame on two threads against 4.5 on one,
-    and classifying did not slow. (tflite_runtime 2.14's pools had taken turns badly: 2.1 ms
-    against 1.6 for short-range.)
+    the stages overlap): with ai_edge_litert, detection is faster on two threads and classifying
+    does not slow (benchmarks/README.md, "Detector details").
     """
 
     def __init__(

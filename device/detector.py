@@ -9,10 +9,9 @@ Why this default (``benchmarks/bench_detectors.py``; its table is in ``benchmark
 full-range sees the frame at 192x192 on a finer anchor grid and, in the real portraits measured,
 found every face from 96 px and most from 64 px in a 640x480 frame, with almost no false boxes;
 short-range, trained on selfies, finds more of the tightly cropped FER2013 faces from 128 px up,
-and adds them. The
-cascade finds more of the 64-128 px pasted faces, but few real faces under 96 px, costs 3-7 ms
-(more on a cluttered frame, more at a larger width) and gives more false boxes in a room, so it is
-no longer part of the default.
+and adds them. The cascade finds more of the 64-128 px pasted faces, but few real faces under
+96 px, is slower (more on a cluttered frame, more at a larger width) and gives more false boxes
+in a room, so it is not part of the default.
 """
 
 from __future__ import annotations
@@ -124,11 +123,10 @@ class EveryNthFrame:
     """``detector`` on every ``n``-th frame of a stream; the frames between get its last boxes.
 
     A face moves little between frames at camera rate, so skipping detection buys speed where it
-    costs most (a Pi 4): on 128 px test faces drifting 2 px per frame, detecting every 2nd frame
-    found 27% of faces where every frame found 32% (12 clips: a few points are noise), at 1.7 ms
-    per frame instead of 3.0 (``benchmarks/bench_detectors.py``). A face that appears is found
-    up to ``n`` - 1 frames late. A frame of another size (the next image of a folder, a camera
-    reopened at another resolution) is always detected afresh.
+    costs most (a Pi 4), for a few faces missed (``benchmarks/bench_detectors.py``; figures in
+    benchmarks/README.md). A face that appears is found up to ``n`` - 1 frames late. A frame of
+    another size (the next image of a folder, a camera reopened at another resolution) is always
+    detected afresh.
     """
 
     def __init__(self, detector: FaceDetector, n: int) -> None:
@@ -179,23 +177,11 @@ class HaarFaceDetector:
     cascade's own window, at 240 px is 64 px in a 640x480 frame: a face about 1.5 m from a webcam;
     raise ``detect_width`` for farther faces, at a cost in time).
 
-    Defaults from a sweep on 300 real FER2013 test faces (120-200 px) in 640x480 frames
-    (benchmarks/bench_runtime.py's video, seed 1, not the seed-0 video it reports on; tflite
-    device venv on the 2-core x86 VM with nothing else running; 81 settings of cascade default /
-    alt / alt2, 200-280 px, scale 1.1-1.2, 3-5 neighbours). Detection is most of a frame's time,
-    so the default trades a few faces for speed:
-      240 px, scale 1.2,  3 neighbours: 76.0% found, 3.2 ms, 0 false faces (default)
-      240 px, scale 1.2,  4 neighbours: 73.7% found, 3.2 ms, 0 false faces (the default until 2026-11-25)
-      240 px, scale 1.15, 3 neighbours: 76.7% found, 4.0 ms, 0 false faces
-      240 px, scale 1.1,  3 neighbours: 79.0% found, 5.2 ms, 0 false faces
-      280 px, scale 1.1,  3 neighbours: 79.3% found, 6.7 ms, 1 false face
-      alt2, 200 px, scale 1.1, 3 neighbours: 75.7% found, 3.2 ms, 0 false faces
-      640 px (the whole frame) with ``fer``'s settings (1.1, 5 neighbours, 50 px): 77.3% found,
-        13.9 ms, 7 false faces (an earlier sweep)
-    Three neighbours at 240 px reported fewer false faces here than ``fer``'s five on the whole
-    frame (0 against 7): a face shrunk to a third meets fewer overlapping windows. The frames'
-    background is sensor-like noise, so false faces in cluttered rooms are not measured; raise
-    ``min_neighbors`` if they appear.
+    The defaults come from a sweep of cascade files, widths, scale factors and neighbour counts
+    on placed FER2013 test faces (the table is in benchmarks/README.md, "Detector details"):
+    detection is most of a frame's time, so they trade a few faces for speed. A face shrunk to
+    240 px meets fewer overlapping windows, so three neighbours give few false faces; the sweep's
+    frames have no cluttered room in them, so raise ``min_neighbors`` if false faces appear.
     """
 
     def __init__(
@@ -225,8 +211,8 @@ class HaarFaceDetector:
         height, width = gray.shape[:2]
         scale = min(1.0, self.detect_width / width)
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        # No histogram equalisation: measured on FER2013 faces in noisy frames it found fewer faces
-        # (61% vs 70%) and was 3x slower, because it turns flat sensor noise into texture.
+        # No histogram equalisation: it turns flat sensor noise into texture, so on faces in noisy
+        # frames it found fewer faces and was slower (benchmarks/README.md).
         boxes = self.cascade.detectMultiScale(
             small,
             scaleFactor=self.scale_factor,

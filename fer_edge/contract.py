@@ -1,7 +1,7 @@
 """The contract between the stages: classes, image size, preprocessing, sidecar schema.
 
 Every stage (train, convert, device) imports these names instead of re-declaring them, so a
-model trained here is fed exactly the same pixels on the Pi. Import-light on purpose: NumPy only.
+model trained by fer-edge is fed exactly the same pixels on the Pi. Import-light on purpose: NumPy only.
 
 Preprocessing contract ("raw-pixels-v1"): a face is a 48x48 single-channel uint8 crop; the model
 input is those pixel values as they are (0..255) with shape (48, 48, 1). Scaling to [0, 1] is the
@@ -31,10 +31,8 @@ PREPROCESSING: dict[str, object] = {
     "input": "48x48 grayscale uint8 face crop, values 0..255 as float32, shape (N, 48, 48, 1)",
     "scaling": "inside the model (x / 255)",
     "face_crop": "square box around the detected face, grown by face_margin of its side on each side",
-    # OpenCV's frontal Haar box already frames a face as FER2013 crops do (measured on placed
-    # test faces: box side / FER2013 face side = 0.99 +- 0.13). Growing it shrinks the face the
-    # model sees: on 600 placed faces, margin 0.0 agreed with the model on the original crops
-    # 87.8% of the time, margin 0.1 only 79.0%.
+    # OpenCV's frontal Haar box already frames a face as FER2013 crops do; growing it shrinks the
+    # face the model sees and agrees less with the dataset's own crops (benchmarks/README.md).
     "face_margin": 0.0,
     "grayscale": "OpenCV COLOR_BGR2GRAY (ITU-R BT.601 luma)",
     "resize": "cv2.INTER_AREA when shrinking, cv2.INTER_LINEAR when enlarging",

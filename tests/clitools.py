@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The CLI as installed beside the interpreter running the tests, so a device venv tests its own
@@ -48,13 +50,13 @@ def require(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def load_tool(relative_path: str):
-    """A script of the repository's unpackaged ``tools/`` folder, imported as a module by its path."""
-    import importlib.util
-
-    path = REPO_ROOT / relative_path
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def load_tool(name: str) -> ModuleType:
+    """``tools/NAME.py`` (NAME may have folders: ``offline_gpu/carry``), a script that is not part
+    of the installed package, imported by its path."""
+    module_name = "fer_edge_tools_" + name.replace("/", "_")
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, REPO_ROOT / "tools" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]

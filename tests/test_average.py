@@ -123,7 +123,9 @@ def test_a_run_averages_its_epochs_across_a_resume_and_exports_the_average(fer20
 
 
 def test_the_results_table_says_when_a_model_is_an_average_and_what_it_started_from() -> None:
-    from fer_edge.results_table import training_summary
+    from clitools import load_tool
+
+    training_summary = load_tool("results_table").training_summary
 
     training = {"epochs_run": 40, "best_epoch": 12, "config": {"recipe": {"epochs": 40}}}
     assert training_summary({"training": training}).startswith("40 of 40 epochs, best 12")

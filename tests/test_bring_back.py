@@ -9,7 +9,7 @@ from pathlib import Path
 
 from clitools import REPO_ROOT, load_tool
 
-plan = load_tool("tools/offline_gpu/bring_back.py").plan
+plan = load_tool("offline_gpu/bring_back").plan
 BRING_BACK = str(REPO_ROOT / "tools" / "offline_gpu" / "bring_back.py")
 
 MIB = 1 << 20

@@ -17,7 +17,7 @@ from fer_edge.dataset import MissingSplit, load_split, write_csv
 from fer_edge.errors import FerEdgeError
 from fer_edge.splits import training_indices
 
-carry = load_tool("tools/offline_gpu/carry.py")
+carry = load_tool("offline_gpu/carry")
 pack, unpack, carry_main = carry.pack, carry.unpack, carry.main
 
 

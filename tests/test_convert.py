@@ -249,7 +249,9 @@ def test_shipping_a_run_writes_the_float_sidecar(shipped_layout: Path, tiny_run:
 @pytest.mark.slow
 def test_a_reference_run_ships_its_record_without_its_weights(tiny_run: Path, tmp_path: Path) -> None:
     from fer_edge.convert.ship import ship_keras
-    from fer_edge.results_table import render
+    from clitools import load_tool
+
+    render = load_tool("results_table").render_summary
 
     models = tmp_path / "models"
     sidecar = ship_keras(tiny_run, models / "seed" / "seed.keras", with_weights=False)

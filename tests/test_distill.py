@@ -187,7 +187,9 @@ def test_a_teacher_computes_at_the_runs_precision_with_its_own_weights(test_spli
 
 
 def test_the_results_table_says_what_a_model_was_distilled_from() -> None:
-    from fer_edge.results_table import training_summary
+    from clitools import load_tool
+
+    training_summary = load_tool("results_table").training_summary
 
     training = {"config": {"recipe": {"epochs": 40}}, "epochs_run": 40, "best_epoch": 37,
                 "distillation": {"teachers": [{"arch": "wide"}, {"arch": "edge"}]}}  # fmt: skip

@@ -1,29 +1,40 @@
-"""The README's promises: its commands are the ones CI runs, its numbers are the sidecars'."""
+"""The documentation's promises: the README's commands are the ones CI runs, its numbers are the
+sidecars', it stays a short guide, and every link in it and in docs/ leads somewhere."""
 
 from __future__ import annotations
 
 import json
+import re
 
-from clitools import REPO_ROOT
+from clitools import REPO_ROOT, load_tool
 
-from fer_edge.results_table import BEGIN, END, training_summary, render, training_time
+results_table = load_tool("results_table")
+
+#: A markdown link or image whose target is not a URL or an in-page anchor: ``[text](target)``.
+RELATIVE_LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)\s]+)\)")
+#: What "a user guide" means in characters: the detail lives in docs/ and benchmarks/README.md.
+README_MAX_CHARS = 12_500
+#: An import of the table generator, in any of its spellings.
+IMPORTS_THE_TOOL = re.compile(r"^\s*(from\s+\S*results_table\s+import|import\s+\S*results_table)|spec_from_file_location\(.*results_table", re.M)
 
 
-def test_results_table_matches_the_sidecars() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert BEGIN in readme and END in readme
-    shown = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
-    assert shown == render(REPO_ROOT / "models"), "README results drifted from models/*.json: run python -m fer_edge.results_table --write README.md"
-    assert "edge-int8.tflite" in shown
+def test_results_tables_match_the_sidecars() -> None:
+    for name, (begin, end, render) in results_table.TARGETS.items():
+        shown = results_table.shown_block((REPO_ROOT / name).read_text(), begin, end)
+        assert shown, f"{name} has lost its generated block ({begin})"
+        assert shown == render(REPO_ROOT / "models"), f"{name} drifted from models/*.json: run python tools/results_table.py --write"
+        assert "edge-int8.tflite" in shown
 
 
 def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
     """A run stopped with `--resume --epochs 116` inside a 120-epoch cosine schedule: the table
     must say how far the schedule got, not "116 of 116". The shipped edge row says it of its run."""
+    training_summary = results_table.training_summary
     stopped = {"epochs_run": 116, "best_epoch": 103, "schedule_epochs": 120, "config": {"recipe": {"epochs": 116}}}
     assert training_summary({"training": stopped}) == "116 of 120 epochs, best 103"
     training = json.loads((REPO_ROOT / "models" / "edge" / "edge.json").read_text())["training"]
-    row = next(line for line in render(REPO_ROOT / "models").splitlines() if line.startswith("| `edge/edge.keras`"))
+    summary = results_table.render_summary(REPO_ROOT / "models")
+    row = next(line for line in summary.splitlines() if line.startswith("| `edge/edge.keras`"))
     assert f"| {training_summary({'training': training})} |" in row
     assert f"{training['epochs_run']} of {training['schedule_epochs']} epochs" in row
 
@@ -31,6 +42,7 @@ def test_results_table_counts_epochs_against_the_planned_schedule() -> None:
 def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> None:
     """A run cut off on a GPU machine and finished on a CPU workstation with --resume trained on both: the table
     must not call its GPU minutes CPU hours."""
+    training_time = results_table.training_time
     gpu, cpu = {"keras_backend": "jax", "gpus": "1"}, {"keras_backend": "tensorflow"}
     cut_off_on_gpu = {"versions": gpu, "train_seconds": 180.0 + 1800.0, "resumed": [{"versions": cpu, "train_seconds_before": 180.0}]}
     assert training_time(cut_off_on_gpu) == "3 min GPU + 30 min CPU"
@@ -38,6 +50,13 @@ def test_training_time_is_split_by_the_machines_a_resumed_run_trained_on() -> No
     back_on_cpu_twice = {**cut_off_on_gpu, "train_seconds": 180.0 + 7200.0, "resumed": [*cut_off_on_gpu["resumed"], {"versions": cpu, "train_seconds_before": 1980.0}]}
     assert training_time(back_on_cpu_twice) == "3 min GPU + 2.0 h CPU"
     assert training_time({"versions": {"gpus": "2"}, "train_seconds": 600.0}) == "10 min 2 GPUs"
+
+
+def test_the_table_generator_stays_out_of_the_package() -> None:
+    """tools/ is not installed: an import of it from the package would fail on a Pi."""
+    for stage in ("fer_edge", "train", "convert", "device"):
+        for module in (REPO_ROOT / stage).rglob("*.py"):
+            assert not IMPORTS_THE_TOOL.search(module.read_text()), module
 
 
 def test_readme_first_commands_are_what_ci_runs() -> None:
@@ -49,20 +68,41 @@ def test_readme_first_commands_are_what_ci_runs() -> None:
     assert tests in ci.splitlines()
 
 
+def test_readme_is_a_short_guide() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert len(readme) < README_MAX_CHARS, f"README.md is {len(readme)} characters: move detail to docs/"
+
+
+def test_every_relative_link_leads_to_a_file() -> None:
+    pages = [REPO_ROOT / "README.md", REPO_ROOT / "benchmarks" / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    checked = 0
+    for page in pages:
+        for target in RELATIVE_LINK.findall(page.read_text()):
+            path = target.split("#", 1)[0]
+            assert (page.parent / path).exists(), f"{page.relative_to(REPO_ROOT)}: link to {target}, which does not exist"
+            checked += 1
+    assert checked, "no relative link found: the pattern no longer matches the pages"
+
+
 def test_the_pi_install_lines_are_the_ones_tested() -> None:
-    """Each release's pip line in the README is what its device venv installs, and the arm64 check
-    installs Trixie's."""
+    """Each release's pip line in docs/running.md is what its device venv installs, the README's
+    quick start is Trixie's, and the arm64 check installs Trixie's."""
     from test_device_env import PI_RELEASES
 
-    readme = (REPO_ROOT / "README.md").read_text()
+    running = (REPO_ROOT / "docs" / "running.md").read_text()
     sections = {
-        "trixie": readme[readme.index("### Install on Raspberry Pi OS Trixie") : readme.index("### Install on Bookworm")],
-        "bookworm": readme[readme.index("### Install on Bookworm") : readme.index("### What has been tested")],
+        "trixie": running[running.index("### Raspberry Pi OS Trixie") : running.index("### Bookworm")],
+        "bookworm": running[running.index("### Bookworm") : running.index("### Check the install")],
     }
+    lines = {}
     for release, section in sections.items():
         extra = "".join(f" '{requirement}'" for requirement in PI_RELEASES[release][1])
+        lines[release] = f"~/fer-edge-venv/bin/pip install --only-binary=:all: ~/fer-edge'[device]'{extra}\n"
         assert "python3 -m venv --system-site-packages ~/fer-edge-venv" in section, release
-        assert f"~/fer-edge-venv/bin/pip install --only-binary=:all: ~/fer-edge'[device]'{extra}\n" in section, release
+        assert lines[release] in section, release
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "python3 -m venv --system-site-packages ~/fer-edge-venv" in readme
+    assert lines["trixie"] in readme
     script = (REPO_ROOT / "scripts" / "check_arm64.sh").read_text()
     assert 'python3 -m venv --system-site-packages "$VENV"' in script
     assert 'pip" install --quiet --only-binary=:all: "$CLONE[device]"' in script

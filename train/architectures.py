@@ -187,10 +187,9 @@ def build_tiny():
     return keras.Model(inputs, _classifier_head(x), name="tiny")
 
 
-#: The edge net's recipe, and the wide teacher's. With 40 epochs instead of 120 (2.7 h here) wide
-#: stopped underfitted at 65.2% validation accuracy with flip. With all 120 (3 min on an H100,
-#: models/wide/) it reached 70.9% with flip, its training accuracy under augmentation 84.5%: it
-#: overfits, so more width alone does not carry this recipe past 70%.
+#: The edge net's recipe, and the wide teacher's: the wide net needs all 120 epochs (a shorter run
+#: underfits), and then overfits, so more width alone does not carry it much further
+#: (docs/results.md).
 EDGE_RECIPE = Recipe(
     epochs=120,
     batch_size=128,

@@ -9,15 +9,11 @@ net to use the whole face rather than one telling patch.
 Why NumPy and OpenCV rather than Keras preprocessing layers inside ``tf.data``: the same code
 then feeds TensorFlow, JAX and PyTorch (``KERAS_BACKEND``), so a GPU machine that has PyTorch or
 JAX but no TensorFlow trains the same recipe. OpenCV warps one face per call, so a batch is a
-loop over its faces, but a short one: 1.6 ms per batch of 128 (``strong``: 2.5 ms) against the
-hundreds of milliseconds a CPU training step takes (``benchmarks/bench_augment.py``, 2-vCPU x86
-VM, 2026-11-26, while a training run held the cores).
+loop over its faces, but a short one: a few milliseconds per batch against the hundreds a CPU
+training step takes (``benchmarks/bench_augment.py``; figures in benchmarks/README.md).
 
-The ranges are those of the Keras layers used before (until 2026-11-26, commit c0dc303). One
-difference: shift, rotation and zoom are one warp here, so a face is resampled once; the three
-layers resampled it three times, which blurred it more. The pixel standard deviation of 1,024
-test faces is 78.5 unwarped and 75.9 after the ``standard`` warp here (bench_augment.py); the
-layers' figure is not kept, since that pipeline is gone.
+Shift, rotation and zoom are one warp, so a face is resampled once: three separate transforms
+would resample it three times and blur it more.
 
 Every random draw comes from the ``numpy.random.Generator`` passed in, so a batch is a pure
 function of its seed: runs, and runs resumed after an interruption, see the same faces.
