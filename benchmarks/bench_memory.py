@@ -3,7 +3,7 @@
 
 Runs each command as a child process of the ``fer-edge`` installed beside this Python and reads
 its peak resident set size from the kernel (``wait4``), so nothing of this script is counted.
-Run it with the Python of a venv made as the README tells Pi users, e.g.
+Run it with the Python of a venv made as docs/running.md tells Pi users, e.g.
     ~/.cache/fer-edge/device-trixie-venv-*/bin/python benchmarks/bench_memory.py
 ``eval`` is measured twice: with the decoded test split cached (``~/.cache/fer-edge``, every
 later eval) and without (a first eval, decoding 3,589 JPEGs). ``run`` classifies a 300-frame

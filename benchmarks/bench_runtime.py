@@ -13,7 +13,7 @@ in a throwaway venv outside the repository: ``fer`` itself with --no-deps, plus 
 TFLite path imports (tensorflow, opencv-contrib-python, requests, pillow, setuptools for
 pkg_resources). MTCNN, video-file and plotting extras are not installed and not used.
 
-Run it with the Python of a venv made as the README tells Pi users (the tests keep one per
+Run it with the Python of a venv made as docs/running.md tells Pi users (the tests keep one per
 Raspberry Pi OS release), e.g.
     ~/.cache/fer-edge/device-trixie-venv-*/bin/python benchmarks/bench_runtime.py
 The interpreter fer-edge uses is printed in each row.

@@ -51,7 +51,7 @@ def edge_int8_model() -> Path:
 def tiny_run(fer2013_dir: Path, tmp_path_factory) -> Path:
     """One real, short training run shared by the train, eval and convert tests.
 
-    1000 images per class, 8 epochs of the tiny net, seed 3 (about 30 s here): enough to beat
+    1000 images per class, 8 epochs of the tiny net, seed 3 (about 30 s on a 2-vCPU VM): enough to beat
     chance clearly, small enough for CI.
     """
     from clitools import fer_edge

@@ -1,6 +1,6 @@
 """The Raspberry Pi install on arm64: ``scripts/check_arm64.sh`` in an emulated Debian 13 root.
 
-The script installs fer-edge in the arm64 root exactly as the README tells Trixie users, runs
+The script installs fer-edge in the arm64 root exactly as docs/running.md tells Trixie users, runs
 ``fer-edge eval`` on ``test/`` and ``fer-edge run --json`` on a placed-face video there and with
 this Python on x86_64, and writes the comparison to ``parity.json``. It needs root (debootstrap,
 chroot, binfmt_misc) and apt; the arm64 root is built once and kept outside the repository.

@@ -233,7 +233,7 @@ def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path
         if state.is_file() and json.loads(state.read_text())["epoch"] >= 1:
             break
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)  # as a session ending would
+    os.killpg(proc.pid, signal.SIGKILL)  # as a power cut would
     proc.wait()
     stopped_at = json.loads(state.read_text())["epoch"]
     assert stopped_at < 5, "the run finished before it could be interrupted"
@@ -258,7 +258,7 @@ def test_a_killed_run_resumes_where_it_stopped(fer2013_dir: Path, tmp_path: Path
 
 def test_a_restart_point_is_compiled_for_the_backend_that_resumes_it(test_split, tmp_path: Path) -> None:
     """JAX saves jit_compile=True in a restart point. TensorFlow on a CPU obeyed it with XLA, and a
-    mixup edge run resumed here took 185 s per epoch, and 112 s once compiled again. The restart point is
+    mixup edge run resumed on a 2-vCPU VM took 185 s per epoch, and 112 s once compiled again. The restart point is
     compiled again as a fresh run would be, its optimizer state, schedule and loss kept."""
     import keras
 

@@ -1,6 +1,6 @@
 """The runtime never needs TensorFlow: checked here, and in TF-free venvs built as the Pi README says.
 
-``test_device_venv`` (slow) makes one virtual environment per Raspberry Pi OS release the README
+``test_device_venv`` (slow) makes one virtual environment per Raspberry Pi OS release docs/running.md
 covers, with that release's Python and its pip line, from wheels only: Trixie (Python 3.13, NumPy
 2) and Bookworm (Python 3.11, NumPy 1). Each is kept in a cache folder outside the repository
 while its install inputs are unchanged; fer-edge itself is reinstalled from a freshly built wheel
@@ -97,9 +97,9 @@ def test_running_the_pipeline_imports_no_tensorflow_where_a_light_interpreter_ex
         assert "site-packages" in report["package"], report  # the installed wheel, not the clone
 
 
-# --- the TensorFlow-free environments, built as the README's Raspberry Pi section says -------------------
+# --- the TensorFlow-free environments, built as docs/running.md says -------------------
 
-#: Per Raspberry Pi OS release: its Python, and what the README's pip line adds to the ``device``
+#: Per Raspberry Pi OS release: its Python, and what docs/running.md's pip line adds to the ``device``
 #: extra there (Bookworm's apt picamera2 is built against apt's NumPy 1.24, so NumPy stays 1.x).
 PI_RELEASES = {
     "trixie": ("3.13", []),

@@ -66,7 +66,7 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
         f"placed {placed}, found {found_rate:.1%}, spurious {spurious}, agree with the model on the dataset crop "
         f"{agreement:.1%}, accuracy {accuracy:.1%} (model on the dataset crops of the same faces {direct_accuracy:.1%})"
     )
-    # Floors under the measurement (seed 4, 480 frames, 600 placed faces of 120-200 px, 2026-12-01):
+    # Floors under the measurement (seed 4, 480 frames, 600 placed faces of 120-200 px):
     # auto found 63.8%, spurious 3, agreement 86.4%, accuracy 70.2% against 73.9% for the model on
     # the dataset crops of the same faces; full-range / short-range / haar found 40.2 / 57.0 / 69.5%,
     # spurious 2 / 0 / 2, agreement 85.1 / 88.0 / 88.0%, accuracy 69.7 / 72.5 / 69.5% against

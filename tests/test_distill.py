@@ -168,9 +168,8 @@ def test_a_teacher_computes_at_the_runs_precision_with_its_own_weights(test_spli
 
     bfloat16 keeps 8 bits of mantissa, so a confident model's large logits move by a few
     hundredths and a probability near 0.5 with them. Measured on these 300 faces: the model
-    shipped 2026-11-26 differed by 0.0009 on average and 0.015 at most; the 240-epoch model
-    shipped 2026-11-27, more confident, by 0.0012 and 0.022, its top class unchanged on 99.3% of
-    faces. Targets mixed 80/20 with the labels shift less than that."""
+    before the 240-epoch one differed by 0.0009 on average and 0.015 at most; the 240-epoch
+    model, more confident, by 0.0012 and 0.022, its top class unchanged on 99.3% of faces. Targets mixed 80/20 with the labels shift less than that."""
     from fer_edge.evaluate import keras_probs, load_keras_model
     from fer_edge.train.distill import computing_at
 

@@ -1,4 +1,4 @@
-"""The default edge model's targets (issue #3), measured afresh on ``test/``.
+"""The default edge model's accuracy floors, measured afresh on ``test/``.
 
 test_shipped_models.py keeps every shipped model at what its sidecar records; this keeps the
 default edge model at what it was asked to reach, so shipping a model that falls short of a target
@@ -16,7 +16,7 @@ from test_shipped_models import fresh_report
 from fer_edge.sidecar import read_sidecar
 
 EDGE_INT8 = REPO_ROOT / "models" / "edge" / "edge-int8.tflite"
-#: Issue #3's targets on test/ (PublicTest).
+#: The floors the default int8 model must clear on test/ (PublicTest).
 MIN_ACCURACY, MIN_WEIGHTED_F1, MAX_DROP_POINTS, MAX_BYTES = 0.70, 0.69, 0.5, 1_500_000
 
 

@@ -1,4 +1,4 @@
-"""Second virtual environments for tests that must run without TensorFlow, built as the README says.
+"""Second virtual environments for tests that must run without TensorFlow, built as docs/running.md says.
 
 Each is made once per set of install inputs (pyproject.toml, the pip line, Python) in the cache
 folder outside the repository, and reused while those inputs are unchanged.
