@@ -1,4 +1,4 @@
-"""The runtime never needs TensorFlow: checked here, and in TF-free venvs built as the Pi README says.
+"""The runtime never needs TensorFlow: checked here, and in TF-free venvs built as docs/running.md says.
 
 ``test_device_venv`` (slow) makes one virtual environment per Raspberry Pi OS release docs/running.md
 covers, with that release's Python and its pip line, from wheels only: Trixie (Python 3.13, NumPy
