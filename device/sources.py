@@ -31,10 +31,14 @@ SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file,
 
 @dataclass(frozen=True)
 class Frame:
-    """One image from a source; ``time`` is the video position, or seconds since the source opened."""
+    """One image from a source; ``time`` is the video position, or seconds since the source opened.
+
+    ``name`` is the image's file name when the source is images (a video's frames have none).
+    """
 
     image: np.ndarray
     time: float
+    name: str | None = None
 
 
 class FrameSource:
@@ -138,7 +142,7 @@ class ImageSource(FrameSource):
             raise FerEdgeError(f"{path}: unreadable or corrupt image")
         stamp = float(self._next)
         self._next += 1
-        return Frame(image, stamp)
+        return Frame(image, stamp, path.name)
 
 
 class PicameraSource(FrameSource):
