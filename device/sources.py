@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from fer_edge.third_party_logs import verbose
+
 # FFmpeg's own log ("moov atom not found") would bury the one-line error; read when FFmpeg starts.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+if not verbose():
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -223,9 +226,10 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def quiet_opencv() -> None:
-    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors."""
+    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors,
+    unless ``--verbose``."""
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is not None:
+    if logging is not None and not verbose():
         logging.setLogLevel(logging.LOG_LEVEL_ERROR)
 
 
