@@ -329,6 +329,37 @@ def convert_command(
     )
 
 
+@app.command(
+    "ship",
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge ship runs/edge models/edge/edge.keras   (then fer-edge convert it)\n\n"
+        "  fer-edge ship runs/seed models/seed/seed.keras --no-weights"
+    ),
+)
+def ship_command(
+    run: Path = typer.Argument(..., metavar="RUN", help="A finished fer-edge train folder (its --out), with model.keras, run.json and metrics.json."),
+    dest: Path = typer.Argument(..., metavar="DEST", help="The .keras to write; its sidecar (.json) and the run's log and plots (DEST-history.csv, -curves.png, -confusion.png) go beside it."),
+    weights: bool = typer.Option(True, "--weights/--no-weights", help="--no-weights ships the sidecar and run files without the model: the record of a reference model nobody deploys."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace DEST and the files beside it that shipping writes, if they exist."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
+) -> None:
+    """Ship a finished training run's float model as DEST, with its sidecar and training files."""
+    from fer_edge.convert.ship import ship_keras
+
+    sidecar = ship_keras(run, dest, with_weights=weights, overwrite=overwrite)
+    card = json.loads(sidecar.read_text())
+    written = ([dest.name] if weights else []) + [sidecar.name, *card["files"].values()]
+    accuracy = card["metrics"]["test"].get("accuracy")
+    typer.echo(
+        f"shipped {run / 'model.keras'}{' (metrics only, no weights)' if not weights else ''}"
+        f"{f', test accuracy {100 * accuracy:.1f}%' if isinstance(accuracy, (int, float)) else ''}: "
+        f"wrote {', '.join(written)} in {dest.parent}"
+    )
+    if weights:
+        typer.echo(f"next: fer-edge convert {dest} --int8 --out {dest.with_name(dest.stem + '-int8.tflite')}")
+
+
 #: Packages that only some commands need, and how to get each (a missing one is a setup
 #: problem, said in one line, not a traceback).
 OPTIONAL_PACKAGES = {

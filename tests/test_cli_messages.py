@@ -32,6 +32,7 @@ NOISE = re.compile(r"absl::InitializeLog|^[IWE]\d{4} |oneDNN|cuInit|CUDA|XNNPACK
         (["convert", "--int8", "--float16", "x.keras"], ["choose one of --int8, --float16, --dynamic"]),
         (["run", "--max-frames", "many"], ["'--max-frames'", "see fer-edge run --help"]),
         (["bogus"], ["no such command 'bogus'", "see fer-edge --help"]),
+        (["ship", "only-one-argument"], ["missing argument 'DEST'", "see fer-edge ship --help"]),
     ],
 )
 def test_usage_errors_are_one_error_line_and_exit_2(args: list[str], fragments: list[str]) -> None:
@@ -41,7 +42,7 @@ def test_usage_errors_are_one_error_line_and_exit_2(args: list[str], fragments: 
     assert done.stderr.count("\n") == 1 and "Usage:" not in done.stderr and "╭" not in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "run", "convert"])
+@pytest.mark.parametrize("command", ["train", "eval", "run", "convert", "ship"])
 def test_every_commands_help_shows_examples_that_fit_80_columns(command: str) -> None:
     shown = fer_edge(command, "--help", env={**USER_ENV, "COLUMNS": "80"}).stdout
     examples = shown[shown.index("Example") :]
