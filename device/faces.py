@@ -35,6 +35,18 @@ def crop_square(box: tuple[int, int, int, int] | np.ndarray, margin: float = DEF
     return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), max(1, int(round(side)))
 
 
+def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """``box`` (x, y, w, h) cut to the part inside a ``width`` x ``height`` frame, as reported and drawn.
+
+    A detector's box may reach past the frame edge (a face at the border, a small image); the
+    crop keeps that geometry (:func:`crop_face` pads), the user is shown only what is in the frame.
+    """
+    x, y, w, h = box
+    x0, y0 = min(max(0, x), width), min(max(0, y), height)
+    x1, y1 = max(x0, min(width, x + w)), max(y0, min(height, y + h))
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def crop_face(gray: np.ndarray, box: tuple[int, int, int, int] | np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """One face as a 48x48 uint8 crop, FER2013-style, from a grayscale frame."""
     x0, y0, side = crop_square(box, margin)

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from fer_edge.errors import FerEdgeError, first_line
+from fer_edge.third_party_logs import TFLITE_INFO_LINES, filtered_stderr
 
 #: Modules tried in order, with the attribute path of their Interpreter class.
 BACKENDS: tuple[tuple[str, str], ...] = (
@@ -51,11 +52,15 @@ def backend_version(backend: str) -> str:
 
 
 def make_interpreter(model_path: str | os.PathLike[str], num_threads: int | None = None):
-    """An allocated interpreter for ``model_path`` and the backend name that runs it."""
+    """An allocated interpreter for ``model_path`` and the backend name that runs it.
+
+    The interpreter's INFO lines (its XNNPACK delegate) are dropped unless ``--verbose``.
+    """
     cls, backend = interpreter_class()
     try:
-        interpreter = cls(model_path=str(model_path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with filtered_stderr(TFLITE_INFO_LINES):
+            interpreter = cls(model_path=str(model_path), num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line(exc)})") from None
     return interpreter, backend

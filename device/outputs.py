@@ -30,6 +30,8 @@ class OutputError(FerEdgeError):
 class JsonLines:
     """One JSON object per frame, to a file, a pipe or stdout (``-``), written as it goes.
 
+    The line's shape is :class:`~fer_edge.device.results.FrameResult`'s (documented there).
+
     The file is checked up front but opened on the first frame, so a run that gets no frame
     (a camera that cannot be read) leaves an earlier file as it was and creates no empty one.
     ``append`` adds to an existing file instead of replacing it: a service that systemd restarts

@@ -14,7 +14,7 @@ import numpy as np
 from fer_edge.contract import NUM_CLASSES, PREPROCESSING
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.detector import FaceDetector, make_detector
-from fer_edge.device.faces import crop_faces, to_gray
+from fer_edge.device.faces import clip_box, crop_faces, to_gray
 from fer_edge.device.results import Face, FrameResult, StageTimes
 from fer_edge.device.smoothing import FaceSmoother
 
@@ -57,14 +57,21 @@ class FacePipeline:
         found = self.detector.detect(gray) if boxes is None else boxes
         return Detected(image, gray, np.asarray(found).reshape(-1, 4), time.perf_counter() - start)
 
-    def classify(self, detected: "Detected", index: int = 0, stamp: float = 0.0, read_s: float = 0.0) -> FrameResult:
-        """The result for a detected frame: its faces classified (and smoothed, when on)."""
+    def classify(
+        self, detected: "Detected", index: int = 0, stamp: float = 0.0, read_s: float = 0.0, source: str | None = None
+    ) -> FrameResult:
+        """The result for a detected frame: its faces classified (and smoothed, when on).
+
+        Faces are cropped (and tracked) with the detector's boxes; the result reports each box
+        clipped to the frame. ``source`` names the image the frame came from, if any.
+        """
         start = time.perf_counter()
         probs = self.classify_faces(detected.gray, detected.boxes)
         if self.smoother is not None:
             probs = self.smoother.update(index, detected.boxes, probs)
-        faces = tuple(Face(tuple(int(round(v)) for v in box), p) for box, p in zip(detected.boxes, probs))
-        return FrameResult(index, stamp, faces, StageTimes(read_s, detected.seconds, time.perf_counter() - start))
+        height, width = detected.gray.shape[:2]
+        faces = tuple(Face(clip_box(tuple(int(round(v)) for v in box), width, height), p) for box, p in zip(detected.boxes, probs))
+        return FrameResult(index, stamp, faces, StageTimes(read_s, detected.seconds, time.perf_counter() - start), source)
 
     def process(
         self,

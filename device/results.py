@@ -3,6 +3,16 @@
 One object per frame gives every output its shape: the JSON line (``to_json``), the overlay
 (``draw``), the console line (``str``), and the numbers the end-of-run summary adds up, so the
 window, the ``--json`` stream and the summary can never disagree.
+
+The ``--json`` line of a frame (one line each, keys in this order)::
+
+    {"frame": 0, "time": 0.0, "source": "img.png",
+     "faces": [{"box": [x, y, w, h], "emotion": "happy", "score": 0.93,
+                "probs": {"angry": 0.01, ..., "neutral": 0.02}}]}
+
+``frame`` counts from 0; ``time`` is seconds into a video, since a camera opened, or the image's
+index; ``source`` (images only) is the image's file name; ``box`` is in frame pixels, inside the
+frame; ``probs`` has every class in the contract's order.
 """
 
 from __future__ import annotations
@@ -68,22 +78,29 @@ class StageTimes:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """Faces found in frame ``index`` (0-based) at ``time`` seconds, and what it cost."""
+    """Faces found in frame ``index`` (0-based) at ``time`` seconds, what it cost, and the image
+    file it came from (``source``; ``None`` for video and cameras)."""
 
     index: int
     time: float
     faces: tuple[Face, ...]
     times: StageTimes = StageTimes()
+    source: str | None = None
 
     def to_dict(self) -> dict:
-        return {"frame": self.index, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
+        line: dict = {"frame": self.index, "time": round(self.time, 3)}
+        if self.source is not None:
+            line["source"] = self.source
+        line["faces"] = [f.to_dict() for f in self.faces]
+        return line
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     def __str__(self) -> str:
         found = "; ".join(f"{f.emotion} {f.score:.2f} at {list(f.box)}" for f in self.faces) or "no face"
-        return f"frame {self.index} ({self.time:.2f} s): {found}"
+        where = self.source if self.source is not None else f"{self.time:.2f} s"
+        return f"frame {self.index} ({where}): {found}"
 
     def draw(self, image: np.ndarray) -> np.ndarray:
         """A BGR copy of ``image`` with each face's box and ``emotion score`` on it, no label over another."""
@@ -91,7 +108,7 @@ class FrameResult:
         thickness = max(1, round(canvas.shape[1] / 320))
         for face in self.faces:
             x, y, w, h = face.box
-            cv2.rectangle(canvas, (x, y), (x + w, y + h), PALETTE[face.label], thickness)
+            cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), PALETTE[face.label], thickness)  # inside the frame
         for face, label in zip(self.faces, self.labels((canvas.shape[1], canvas.shape[0]), thickness)):
             x, y, w, h = label.rect
             cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), PALETTE[face.label], cv2.FILLED)

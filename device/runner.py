@@ -283,7 +283,7 @@ def run(
                 last_frame_at = time.perf_counter()
                 for frame, detected, read_s in frames:
                     last_frame_at = time.perf_counter()
-                    result = pipeline.classify(detected, index, frame.time, read_s=read_s)
+                    result = pipeline.classify(detected, index, frame.time, read_s=read_s, source=frame.name)
                     summary.add(result)
                     if json_lines is not None:
                         json_lines.write(result)

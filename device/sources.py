@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from fer_edge.third_party_logs import verbose
+
 # FFmpeg's own log ("moov atom not found") would bury the one-line error; read when FFmpeg starts.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+if not verbose():
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -31,10 +34,14 @@ SOURCE_HELP = "a camera index (0), picam (Pi camera module), auto, a video file,
 
 @dataclass(frozen=True)
 class Frame:
-    """One image from a source; ``time`` is the video position, or seconds since the source opened."""
+    """One image from a source; ``time`` is the video position, or seconds since the source opened.
+
+    ``name`` is the image's file name when the source is images (a video's frames have none).
+    """
 
     image: np.ndarray
     time: float
+    name: str | None = None
 
 
 class FrameSource:
@@ -138,7 +145,7 @@ class ImageSource(FrameSource):
             raise FerEdgeError(f"{path}: unreadable or corrupt image")
         stamp = float(self._next)
         self._next += 1
-        return Frame(image, stamp)
+        return Frame(image, stamp, path.name)
 
 
 class PicameraSource(FrameSource):
@@ -219,9 +226,10 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def quiet_opencv() -> None:
-    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors."""
+    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors,
+    unless ``--verbose``."""
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is not None:
+    if logging is not None and not verbose():
         logging.setLogLevel(logging.LOG_LEVEL_ERROR)
 
 

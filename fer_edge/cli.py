@@ -16,11 +16,17 @@ from typing import Optional
 
 import typer
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:
+    from click import exceptions as click_errors
+
 from fer_edge import __version__
 from fer_edge.dataset import default_data_dir
 from fer_edge.errors import FerEdgeError
 from fer_edge.files import check_no_clash, check_output_path, write_json
 from fer_edge.sidecar import sidecar_path
+from fer_edge.third_party_logs import quiet_by_default, show_everything
 from fer_edge.train.backend import choose_backend_if_unset
 
 app = typer.Typer(
@@ -30,6 +36,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+def _show_everything(value: bool) -> bool:
+    if value:
+        show_everything()  # before the command imports TensorFlow or OpenCV
+    return value
+
+
+#: Every command's --verbose: the libraries' own log lines, which fer-edge otherwise keeps quiet.
+VERBOSE_HELP = "Also print the third-party libraries' own log lines (TensorFlow, absl, TFLite, OpenCV), hidden by default."
 
 DATA_HELP = "FER2013 folder root (with train/ and test/) or the original CSV; default $FER2013_DIR or ../shared/fer2013."
 
@@ -54,7 +69,13 @@ def main_options(
     """Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi."""
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge train --arch edge --out runs/edge\n\n"
+        "  fer-edge train --out runs/edge --resume   (continue a stopped run)"
+    )
+)
 def train(
     data: Optional[Path] = typer.Option(None, "--data", show_default="$FER2013_DIR or ../shared/fer2013", help=DATA_HELP + " With --resume or --restore-from: where the run's data is now (a moved run)."),
     arch: Optional[str] = typer.Option(None, "--arch", show_default="edge", help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
@@ -84,6 +105,7 @@ def train(
     average_from: Optional[int] = typer.Option(None, "--average-from", show_default="0 (off)", help="Stochastic weight averaging: average the weights of every epoch from this one on; the average (batch-norm statistics recomputed on the training faces) becomes model.keras, scored on validation beside the best single epoch in run.json."),
     precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
     strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
 ) -> None:
     """Train a CNN on FER2013 with checkpoints every epoch (see --resume).
 
@@ -163,7 +185,14 @@ def check_run_folder(out: Path, data: Path | None, models: list[Path | None]) ->
             raise FerEdgeError(f"--out {out}: holds {model}, which the run reads and would write over; choose another --out")
 
 
-@app.command("eval")
+@app.command(
+    "eval",
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge eval models/edge/edge-int8.tflite\n\n"
+        "  fer-edge eval runs/edge/model.keras --split val --json report.json"
+    ),
+)
 def evaluate_command(
     model: Path = typer.Argument(..., help="A .keras or .tflite model."),
     data: Path = typer.Option(default_data_dir(), "--data", help=DATA_HELP),
@@ -172,6 +201,7 @@ def evaluate_command(
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the confusion matrix into this PNG."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", metavar="FILE.csv", help="Also write each face's true and predicted class and probabilities, one CSV row per face in the split's order."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says (off without one)", help="Average each face with its mirror image."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
 ) -> None:
     """Evaluate a model: per-class precision, recall, F1, accuracy, macro and weighted averages."""
     from fer_edge.evaluate import evaluate
@@ -206,7 +236,14 @@ def evaluate_command(
         plot_confusion(report, confusion)
 
 
-@app.command("run")
+@app.command(
+    "run",
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge run --camera 0   (a preview window; q or Esc quits)\n\n"
+        "  fer-edge run --camera photos/ --no-display --json results.jsonl"
+    ),
+)
 def run_command(
     camera: str = typer.Option("auto", "--camera", metavar="SOURCE", help="SOURCE: a camera index (0), picam (Pi camera module), a video file, a stream URL, an image or a folder of images; auto = picam when a Pi camera is the only camera, else 0."),
     model: Optional[Path] = typer.Option(None, "--model", show_default="the shipped edge-int8.tflite, installed with fer-edge", help="An int8 .tflite model; its .json sidecar (written by fer-edge convert) must sit beside it."),
@@ -216,7 +253,7 @@ def run_command(
     record: Optional[Path] = typer.Option(None, "--record", metavar="FILE.mp4", help="Write the annotated video to FILE.mp4."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", show_default="until the source ends, q/Esc or Ctrl-C", help="Stop after N frames."),
     smooth: Optional[bool] = typer.Option(None, "--smooth/--no-smooth", show_default="on for cameras and streams, off for files", help="Average each face's probabilities over its last frames."),
-    verbose: bool = typer.Option(False, "--verbose", help="Print the interpreter backend, model input and source details."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help="Print the interpreter backend, model input and source details, and the libraries' own log lines (TFLite, OpenCV)."),
     threads: Optional[int] = typer.Option(None, "--threads", show_default="2 (1 on a single core); with --overlap half the cores, at most 2", help="Interpreter threads, for the classifier and BlazeFace (a 48x48 face gains little from more)."),
     test_time_flip: Optional[bool] = typer.Option(None, "--test-time-flip/--no-test-time-flip", show_default="as the model's sidecar says", help="Classify each face and its mirror image and average them: the sidecar's accuracy is measured as it says; off is faster per face."),
     overlap: bool = typer.Option(False, "--overlap/--no-overlap", help="Read and detect the next frame in a second thread while this one is classified, each stage on half the cores: more frames per second where classifying costs about as much as detecting (see benchmarks/bench_runtime.py), one frame more latency."),
@@ -258,7 +295,14 @@ def run_command(
     )
 
 
-@app.command("convert")
+@app.command(
+    "convert",
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge convert runs/edge/model.keras --int8\n\n"
+        "  fer-edge convert runs/edge/model.keras --float16 --out edge-f16.tflite"
+    ),
+)
 def convert_command(
     model: Path = typer.Argument(..., help="The float .keras model, e.g. runs/edge/model.keras."),
     int8: bool = typer.Option(False, "--int8", help="Full-integer int8: weights, activations, input and output (the default)."),
@@ -272,6 +316,7 @@ def convert_command(
     test_time_flip: bool = typer.Option(False, "--test-time-flip", help="Score with each face and its mirror image averaged, and record it so the Pi runtime does the same."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the sidecar and the check's verdict as JSON to this file."),
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Also draw the converted model's confusion matrix on test/ into this PNG."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
 ) -> None:
     """Convert a .keras model to TFLite, check it against the float model on test/, write it with its sidecar."""
     from fer_edge.convert.converter import convert
@@ -294,6 +339,37 @@ def convert_command(
     )
 
 
+@app.command(
+    "ship",
+    epilog=(
+        "Examples:\n\n"
+        "  fer-edge ship runs/edge models/edge/edge.keras   (then fer-edge convert it)\n\n"
+        "  fer-edge ship runs/seed models/seed/seed.keras --no-weights"
+    ),
+)
+def ship_command(
+    run: Path = typer.Argument(..., metavar="RUN", help="A finished fer-edge train folder (its --out), with model.keras, run.json and metrics.json."),
+    dest: Path = typer.Argument(..., metavar="DEST", help="The .keras to write; its sidecar (.json) and the run's log and plots (DEST-history.csv, -curves.png, -confusion.png) go beside it."),
+    weights: bool = typer.Option(True, "--weights/--no-weights", help="--no-weights ships the sidecar and run files without the model: the record of a reference model nobody deploys."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace DEST and the files beside it that shipping writes, if they exist."),
+    verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
+) -> None:
+    """Ship a finished training run's float model as DEST, with its sidecar and training files."""
+    from fer_edge.convert.ship import ship_keras
+
+    sidecar = ship_keras(run, dest, with_weights=weights, overwrite=overwrite)
+    card = json.loads(sidecar.read_text())
+    written = ([dest.name] if weights else []) + [sidecar.name, *card["files"].values()]
+    accuracy = card["metrics"]["test"].get("accuracy")
+    typer.echo(
+        f"shipped {run / 'model.keras'}{' (metrics only, no weights)' if not weights else ''}"
+        f"{f', test accuracy {100 * accuracy:.1f}%' if isinstance(accuracy, (int, float)) else ''}: "
+        f"wrote {', '.join(written)} in {dest.parent}"
+    )
+    if weights:
+        typer.echo(f"next: fer-edge convert {dest} --int8 --out {dest.with_name(dest.stem + '-int8.tflite')}")
+
+
 #: Packages that only some commands need, and how to get each (a missing one is a setup
 #: problem, said in one line, not a traceback).
 OPTIONAL_PACKAGES = {
@@ -305,13 +381,35 @@ OPTIONAL_PACKAGES = {
 }
 
 
+def usage_error_line(exc: click_errors.UsageError) -> str:
+    """A usage error (unknown option, missing argument, bad value) as fer-edge's one line."""
+    message = exc.format_message().strip().replace("\n", " ")
+    message = message[:1].lower() + message[1:]
+    where = exc.ctx.command_path if exc.ctx is not None else "fer-edge"
+    return f"error: {message.rstrip('.')}; see {where} --help"
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
-    # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries the useful output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's, absl's, TFLite's and OpenCV's own lines bury fer-edge's; --verbose shows them.
+    quiet_by_default()
     choose_backend_if_unset()  # a venv with JAX and no TensorFlow trains on JAX unasked
     try:
-        app()
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:  # plain `fer-edge`: the help, as before
+        typer.echo(exc.ctx.get_help())
+        sys.exit(2)
+    except click_errors.UsageError as exc:
+        typer.echo(usage_error_line(exc), err=True)
+        sys.exit(2)
+    except click_errors.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
     except FerEdgeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -218,11 +218,9 @@ def test_a_model_that_loses_too_much_is_refused_and_nothing_is_written(tiny_run:
 
 @pytest.fixture(scope="module")
 def shipped_layout(tiny_run: Path, fer2013_dir: Path, int8_conversion, tmp_path_factory) -> Path:
-    """``models/edge/`` as the lead ships it, made from the tiny run with the same two calls."""
-    from fer_edge.convert.ship import ship_keras
-
+    """``models/edge/`` as it is shipped, made from the tiny run with the same two commands."""
     models = tmp_path_factory.mktemp("shipped") / "models"
-    ship_keras(tiny_run, models / "edge" / "edge.keras")
+    fer_edge("ship", tiny_run, models / "edge" / "edge.keras")
     fer_edge(
         "convert", models / "edge" / "edge.keras", "--int8", "--data", fer2013_dir,
         "--out", models / "edge" / "edge-int8.tflite", "--confusion", models / "edge" / "edge-int8-confusion.png",

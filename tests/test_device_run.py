@@ -216,8 +216,44 @@ def test_run_on_a_folder_of_images(edge_int8_model, test_split, tmp_path):
     cv2.imwrite(str(tmp_path / "b.png"), np.full((240, 320, 3), 110, np.uint8))
     done = fer_edge("run", "--camera", str(tmp_path), "--model", str(edge_int8_model), check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "frame 0" in done.stdout and "frame 1 (1.00 s): no face" in done.stdout
+    assert "frame 0 (a.png)" in done.stdout and "frame 1 (b.png): no face" in done.stdout
     assert "note: no preview window" in done.stdout  # headless OpenCV here: falls back, says so
+
+
+def test_json_lines_of_a_folder_name_each_image_and_keep_boxes_inside_it(edge_int8_model, fer2013_dir, tmp_path):
+    """Real 48x48 FER2013 faces: each line says which file it is, and no box reaches past the image."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in CLASS_NAMES:
+        for source in sorted((fer2013_dir / "test" / name).iterdir())[:3]:
+            (photos / f"{name}-{source.name}").write_bytes(source.read_bytes())
+    done = fer_edge("run", "--camera", photos, "--model", edge_int8_model, "--no-display", "--json", "-")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["source"] for line in lines] == sorted(path.name for path in photos.iterdir())
+    boxes = [face["box"] for line in lines for face in line["faces"]]
+    assert len(boxes) >= len(lines) // 2, "faces are found in most of them"
+    for x, y, w, h in boxes:
+        assert 0 <= x and 0 <= y and x + w <= 48 and y + h <= 48 and w > 0 and h > 0, (x, y, w, h)
+
+
+def test_clipping_the_reported_box_leaves_the_crop_as_it_was(edge_int8_model, test_split):
+    """The classifier sees the detector's whole box (padded at the edge), as before; only the
+    reported box is cut to the image."""
+    from fer_edge.device.faces import crop_faces
+    from fer_edge.device.pipeline import FacePipeline
+
+    pipeline = FacePipeline(TFLiteClassifier(edge_int8_model))
+    past_the_edge = 0
+    for image in test_split.images[:40]:
+        detected = pipeline.detect(image)
+        result = pipeline.classify(detected)
+        past_the_edge += int(((detected.boxes[:, :2] < 0) | (detected.boxes[:, :2] + detected.boxes[:, 2:] > 48)).any())
+        expected = pipeline.classifier.predict(crop_faces(detected.gray, detected.boxes, pipeline.margin))
+        np.testing.assert_array_equal(np.array([face.probs for face in result.faces]).reshape(-1, 7), expected.reshape(-1, 7))
+        for face in result.faces:
+            x, y, w, h = face.box
+            assert 0 <= x and 0 <= y and x + w <= 48 and y + h <= 48
+    assert past_the_edge >= 10, "whole-image faces give boxes past the edge: what this test is about"
 
 
 @pytest.mark.parametrize("json_args", [[], ["--json", "-"]], ids=["printed frames", "json lines"])

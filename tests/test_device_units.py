@@ -13,7 +13,7 @@ import pytest
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres, weighted_nms
 from fer_edge.device.detector import EveryNthFrame, HaarFaceDetector, UnionDetector, find_cascade, make_detector
-from fer_edge.device.faces import crop_face, crop_faces, crop_square, to_gray
+from fer_edge.device.faces import clip_box, crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
 from fer_edge.device.sources import Frame, FrameSource, open_source
@@ -44,6 +44,19 @@ def test_crop_at_the_frame_edge_keeps_the_scale_and_repeats_the_edge():
 def test_box_wholly_outside_the_frame_gives_a_grey_face():
     crop = crop_face(np.zeros((50, 50), dtype=np.uint8), (500, 500, 20, 20))
     assert crop.shape == (48, 48) and (crop == 128).all()
+
+
+@pytest.mark.parametrize(
+    ("box", "clipped"),
+    [
+        ((-1, -8, 57, 57), (0, 0, 48, 48)),  # a detector's box around a whole 48x48 image
+        ((10, 12, 20, 20), (10, 12, 20, 20)),  # inside: unchanged
+        ((40, 30, 20, 30), (40, 30, 8, 18)),  # past the right and bottom edges
+        ((60, 60, 10, 10), (48, 48, 0, 0)),  # wholly outside: nothing of it is in the frame
+    ],
+)
+def test_reported_boxes_are_clipped_to_the_frame(box, clipped):
+    assert clip_box(box, 48, 48) == clipped
 
 
 def test_crop_faces_of_no_box_is_an_empty_batch():
@@ -92,6 +105,8 @@ def test_frame_result_json_line_has_the_documented_shape():
     }
     assert list(line["faces"][0]["probs"]) == list(CLASS_NAMES)
     assert "happy 0.93" in str(result)
+    from_image = json.loads(FrameResult(0, 0.0, (), source="a.png").to_json())
+    assert list(from_image) == ["frame", "time", "source", "faces"] and from_image["source"] == "a.png"
     canvas = result.draw(np.zeros((100, 100), np.uint8))
     assert canvas.shape == (100, 100, 3) and canvas.any()
 
