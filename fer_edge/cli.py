@@ -241,7 +241,8 @@ def evaluate_command(
     epilog=(
         "Examples:\n\n"
         "  fer-edge run --camera 0   (a preview window; q or Esc quits)\n\n"
-        "  fer-edge run --camera photos/ --no-display --json results.jsonl"
+        "  fer-edge run --camera photos/ --no-display --json results.jsonl\n\n"
+        "  fer-edge run --no-display --serve 0.0.0.0:8000   (web view on the LAN)"
     ),
 )
 def run_command(
