@@ -21,30 +21,32 @@ from pathlib import Path
 from fer_edge.contract import PREPROCESSING, PREPROCESSING_ID
 from fer_edge.errors import FerEdgeError
 from fer_edge.sidecar import write_sidecar
+from fer_edge.train.run_folder import CONFUSION, CURVES, HISTORY, METRICS, MODEL, RUN_RECORD, RunFolder
 
 #: Run files shipped beside the model, and the suffix each gets after the model's stem.
 RUN_FILES: dict[str, str] = {
-    "history.csv": "-history.csv",
-    "curves.png": "-curves.png",
-    "confusion.png": "-confusion.png",
+    HISTORY: "-history.csv",
+    CURVES: "-curves.png",
+    CONFUSION: "-confusion.png",
 }
 
 
 def read_run(run_dir: Path) -> tuple[dict, dict]:
     """``run.json`` and ``metrics.json`` of a finished run, or a one-line reason it is not one."""
-    for name in ("model.keras", "run.json", "metrics.json"):
-        if not (run_dir / name).is_file():
-            raise FerEdgeError(f"{run_dir}: no {name}; ship a finished fer-edge train folder (or finish it with --resume)")
+    folder = RunFolder(run_dir)
+    for path in (folder.model, folder.run_record, folder.metrics):
+        if not path.is_file():
+            raise FerEdgeError(f"{run_dir}: no {path.name}; ship a finished fer-edge train folder (or finish it with --resume)")
     try:
-        run = json.loads((run_dir / "run.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        run = json.loads(folder.run_record.read_text())
+        metrics = json.loads(folder.metrics.read_text())
     except (OSError, ValueError) as exc:
-        raise FerEdgeError(f"{run_dir}: unreadable run.json or metrics.json ({exc})") from None
+        raise FerEdgeError(f"{run_dir}: unreadable {RUN_RECORD} or {METRICS} ({exc})") from None
     preprocessing = run.get("preprocessing", {}).get("id")
     if preprocessing != PREPROCESSING_ID:
-        raise FerEdgeError(f"{run_dir}/run.json: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}")
+        raise FerEdgeError(f"{folder.run_record}: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}")
     if metrics.get("split", "test") != "test":
-        raise FerEdgeError(f"{run_dir}/metrics.json: metrics of split {metrics.get('split')!r}; the sidecar records test")
+        raise FerEdgeError(f"{folder.metrics}: metrics of split {metrics.get('split')!r}; the sidecar records test")
     return run, metrics
 
 
@@ -76,13 +78,13 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     if dest.suffix.lower() != ".keras":
         raise FerEdgeError(f"{dest}: the shipped float model must end in .keras")
     run, metrics = read_run(run_dir)
-    model = load_keras_model(run_dir / "model.keras")
-    check_model_shape(model, run_dir / "model.keras")
+    model = load_keras_model(run_dir / MODEL)
+    check_model_shape(model, run_dir / MODEL)
     model_input, model_output = keras_tensors(model)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     if with_weights:
-        copy_file(run_dir / "model.keras", dest)
+        copy_file(run_dir / MODEL, dest)
     else:
         dest.unlink(missing_ok=True)  # a stale model beside a metrics-only sidecar would be tested against it
     files: dict[str, str] = {}
@@ -90,7 +92,7 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str], *,
         if (run_dir / name).is_file():
             target = dest.with_name(dest.stem + suffix)
             copy_file(run_dir / name, target)
-            files[Path(name).stem if name != "history.csv" else "training_log"] = target.name
+            files[Path(name).stem if name != HISTORY else "training_log"] = target.name
     card = {
         "format": "keras",
         "quantization": "float32",
@@ -100,7 +102,7 @@ def ship_keras(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str], *,
         "test_time_flip": False,  # metrics.json scores each face once, as fer-edge train does
         "metrics": {"test": {k: v for k, v in metrics.items() if k != "split"}},
         "data": {"test": run.get("data", {}).get("source"), "split": "test"},
-        "size_bytes": (run_dir / "model.keras").stat().st_size,
+        "size_bytes": (run_dir / MODEL).stat().st_size,
         "source": {"run": str(run_dir.resolve()), "weights_shipped": with_weights},
         "training": run,
         "commands": list(run.get("commands", [])),

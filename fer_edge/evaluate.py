@@ -19,7 +19,6 @@ from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
 from fer_edge.sidecar import read_sidecar, training_provenance
-from fer_edge.splits import validation_split
 
 KERAS_SUFFIXES = (".keras", ".h5")
 
@@ -92,13 +91,12 @@ def load_eval_split(model_path: str | os.PathLike[str], data: str | os.PathLike[
     """A split to evaluate on; ``val`` is rebuilt from train/ exactly as the model's training run carved it."""
     if split != "val":
         return load_split(data, split)
+    from fer_edge.train.config import split_indices
+
     config = training_config(model_path)
-    return validation_split(
-        load_split(data, "train"),
-        val_fraction=float(config.get("val_fraction", 0.1)),
-        seed=int(config.get("seed", 0)),
-        limit_per_class=config.get("limit_per_class"),
-    )
+    train = load_split(data, "train")
+    _, val_idx = split_indices(train.labels, config)
+    return Dataset(train.images[val_idx], train.labels[val_idx], source=train.source, split="val")
 
 
 def evaluate_predictions(probs: np.ndarray, data: Dataset, model: str = "") -> EvalReport:
