@@ -18,6 +18,7 @@ from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
+from fer_edge.flip import mirror_averaged
 from fer_edge.sidecar import read_sidecar, training_provenance
 
 KERAS_SUFFIXES = (".keras", ".h5")
@@ -43,13 +44,12 @@ def load_keras_model(path: str | os.PathLike[str]):
 
 def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:
     """Float probabilities of a loaded Keras model, averaged with the mirror image as the runtime does."""
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
     x = to_model_input(images)
-    if test_time_flip:
-        x = np.concatenate([x, x[:, :, ::-1]])
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-    if test_time_flip:
-        probs = (probs[: len(images)] + probs[len(images) :]) / 2
-    return probs
+    return mirror_averaged(predict, x) if test_time_flip else predict(x)
 
 
 def predict_probs(
