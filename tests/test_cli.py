@@ -196,7 +196,7 @@ def test_training_ends_with_the_folder_it_wrote_and_the_labelled_test_table(tiny
     table = printed[end + 1 :]
     assert table[:2] == ["", "test/ (PublicTest, 3589 faces): model.keras"]
     assert [line.split()[0] for line in table[3:10]] == list(CLASS_NAMES)
-    accuracy = next(line for line in table if line.split()[0] == "accuracy").split()
+    accuracy = next(line for line in table if line.split()[:1] == ["accuracy"]).split()
     assert accuracy[1:] == [f"{100 * metrics['accuracy']:.1f}", "3589"]
 
 
