@@ -26,6 +26,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluate import KERAS_SUFFIXES, load_keras_model
 from fer_edge.files import check_no_clash, check_output_path, remove_stale_temporaries, write_json
 from fer_edge.sidecar import sidecar_path, training_provenance, write_sidecar
+from fer_edge.train.run_folder import run_record_beside
 
 
 class ConversionRefused(FerEdgeError):
@@ -170,7 +171,7 @@ def convert(
         raise FerEdgeError(f"{model_path}: expected a .keras model (the float model fer-edge train writes)")
     if sidecar_path(out).resolve() == sidecar_path(model_path).resolve():
         raise FerEdgeError(f"--out {out}: its sidecar would overwrite {sidecar_path(model_path)}; choose another name, e.g. {default_out(model_path, mode).name}")
-    run_record = model_path.parent / "run.json"
+    run_record = run_record_beside(model_path)
     check_no_clash(
         {"--out": out, "--out's sidecar": sidecar_path(out), "--json": json_out, "--confusion": confusion},
         {"the model": model_path, "the model's sidecar": sidecar_path(model_path), "its run's run.json": run_record if run_record.is_file() else None, "--data": data},

@@ -22,12 +22,13 @@ from fer_edge.contract import PREPROCESSING, PREPROCESSING_ID
 from fer_edge.errors import FerEdgeError
 from fer_edge.files import check_no_clash, check_output_path
 from fer_edge.sidecar import sidecar_path, write_sidecar
+from fer_edge.train.run_folder import CONFUSION, CURVES, HISTORY, METRICS, MODEL, RUN_RECORD
 
 #: Run files shipped beside the model, and the suffix each gets after the model's stem.
 RUN_FILES: dict[str, str] = {
-    "history.csv": "-history.csv",
-    "curves.png": "-curves.png",
-    "confusion.png": "-confusion.png",
+    HISTORY: "-history.csv",
+    CURVES: "-curves.png",
+    CONFUSION: "-confusion.png",
 }
 
 
@@ -36,32 +37,32 @@ def read_run(run_dir: Path) -> tuple[dict, dict]:
     if not run_dir.is_dir():
         raise FerEdgeError(f"RUN {run_dir}: no such folder; give a finished fer-edge train folder (its --out)")
     finish = f"finish it with fer-edge train --out {run_dir} --resume"
-    if not (run_dir / "run.json").is_file():
+    if not (run_dir / RUN_RECORD).is_file():
         raise FerEdgeError(f"RUN {run_dir}: no run.json, so not a fer-edge train folder; give the folder fer-edge train wrote (its --out)")
     try:
-        run = json.loads((run_dir / "run.json").read_text())
+        run = json.loads((run_dir / RUN_RECORD).read_text())
     except (OSError, ValueError) as exc:
         raise FerEdgeError(f"RUN {run_dir}/run.json: unreadable ({exc})") from None
     if not isinstance(run, dict):
         raise FerEdgeError(f"RUN {run_dir}/run.json: not a fer-edge run record (a JSON object)")
-    if "finished" not in run or not (run_dir / "model.keras").is_file():
+    if "finished" not in run or not (run_dir / MODEL).is_file():
         raise FerEdgeError(f"RUN {run_dir}: the run has not finished (no final model.keras); {finish}")
-    if not (run_dir / "metrics.json").is_file():
+    if not (run_dir / METRICS).is_file():
         raise FerEdgeError(
             f"RUN {run_dir}: no metrics.json (the run's data had no test split to score it on); "
-            f"score it with fer-edge eval {run_dir / 'model.keras'} --data DATA --json {run_dir / 'metrics.json'}"
+            f"score it with fer-edge eval {run_dir / MODEL} --data DATA --json {run_dir / METRICS}"
         )
     try:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics = json.loads((run_dir / METRICS).read_text())
     except (OSError, ValueError) as exc:
         raise FerEdgeError(f"RUN {run_dir}/metrics.json: unreadable ({exc})") from None
     if not isinstance(metrics, dict):
         raise FerEdgeError(f"RUN {run_dir}/metrics.json: not an evaluation report (a JSON object)")
     preprocessing = run.get("preprocessing", {}).get("id")
     if preprocessing != PREPROCESSING_ID:
-        raise FerEdgeError(f"{run_dir}/run.json: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}")
+        raise FerEdgeError(f"{run_dir / RUN_RECORD}: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}")
     if metrics.get("split", "test") != "test":
-        raise FerEdgeError(f"{run_dir}/metrics.json: metrics of split {metrics.get('split')!r}; the sidecar records test")
+        raise FerEdgeError(f"{run_dir / METRICS}: metrics of split {metrics.get('split')!r}; the sidecar records test")
     return run, metrics
 
 
@@ -131,15 +132,15 @@ def ship_keras(
     run_dir, dest = Path(run_dir).expanduser(), Path(dest).expanduser()
     run, metrics = read_run(run_dir)
     outputs = check_destination(run_dir, dest, with_weights, overwrite)
-    model = load_keras_model(run_dir / "model.keras")
-    check_model_shape(model, run_dir / "model.keras")
+    model = load_keras_model(run_dir / MODEL)
+    check_model_shape(model, run_dir / MODEL)
     model_input, model_output = keras_tensors(model)
 
     new_files = [path for path in outputs.values() if not path.exists()]
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if with_weights:
-            copy_file(run_dir / "model.keras", dest)
+            copy_file(run_dir / MODEL, dest)
         else:
             dest.unlink(missing_ok=True)  # a stale model beside a metrics-only sidecar would be tested against it
         files: dict[str, str] = {}
@@ -147,7 +148,7 @@ def ship_keras(
             if (run_dir / name).is_file():
                 target = dest.with_name(dest.stem + suffix)
                 copy_file(run_dir / name, target)
-                files[Path(name).stem if name != "history.csv" else "training_log"] = target.name
+                files[Path(name).stem if name != HISTORY else "training_log"] = target.name
         card = {
             "format": "keras",
             "quantization": "float32",
@@ -157,7 +158,7 @@ def ship_keras(
             "test_time_flip": False,  # metrics.json scores each face once, as fer-edge train does
             "metrics": {"test": {k: v for k, v in metrics.items() if k != "split"}},
             "data": {"test": run.get("data", {}).get("source"), "split": "test"},
-            "size_bytes": (run_dir / "model.keras").stat().st_size,
+            "size_bytes": (run_dir / MODEL).stat().st_size,
             "source": {"run": str(run_dir.resolve()), "weights_shipped": with_weights},
             "training": run,
             "commands": list(run.get("commands", [])),

@@ -14,6 +14,7 @@ import numpy as np
 
 from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES, to_model_input
 from fer_edge.errors import FerEdgeError
+from fer_edge.flip import mirror_averaged
 from fer_edge.sidecar import read_sidecar
 from fer_edge.device.interpreter import make_interpreter
 
@@ -108,9 +109,8 @@ class TFLiteClassifier:
         their probabilities are averaged (faces are left-right symmetric; their errors are not).
         """
         faces = np.asarray(faces)
-        if self.test_time_flip and len(faces):
-            both = self._predict(np.concatenate([faces, faces[:, :, ::-1]]), batch_size)
-            return (both[: len(faces)] + both[len(faces) :]) / 2
+        if self.test_time_flip:
+            return mirror_averaged(lambda batch: self._predict(batch, batch_size), faces)
         return self._predict(faces, batch_size)
 
     def _predict(self, faces: np.ndarray, batch_size: int) -> np.ndarray:

@@ -9,7 +9,6 @@ Heavy imports (TensorFlow) happen inside the commands, so ``--help`` and ``run``
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -28,6 +27,7 @@ from fer_edge.files import check_no_clash, check_output_path, write_json
 from fer_edge.sidecar import sidecar_path
 from fer_edge.third_party_logs import quiet_by_default, show_everything
 from fer_edge.train.backend import choose_backend_if_unset
+from fer_edge.train import config as run_defaults
 
 app = typer.Typer(
     help="Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi.",
@@ -78,13 +78,13 @@ def main_options(
 )
 def train(
     data: Optional[Path] = typer.Option(None, "--data", show_default="$FER2013_DIR or ../shared/fer2013", help=DATA_HELP + " With --resume or --restore-from: where the run's data is now (a moved run)."),
-    arch: Optional[str] = typer.Option(None, "--arch", show_default="edge", help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder; default runs/ARCH."),
+    arch: Optional[str] = typer.Option(None, "--arch", show_default=run_defaults.DEFAULT_ARCH, help="Architecture: edge (default edge model), wide (a teacher to distil into edge), seed (the reference CNN), tiny (tests)."),
+    out: Optional[Path] = typer.Option(None, "--out", show_default=str(run_defaults.default_out("ARCH")), help="Output folder."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change: at or below the epochs done it just exports the best model so far; a cosine schedule cannot be lengthened; --data may say where the data is now)."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from a shipped .keras model's weights (fine-tuning, e.g. a second, shorter cosine cycle); its validation split must be the same (same --seed)."),
     restore_from: Optional[Path] = typer.Option(None, "--restore-from", help="Continue the run a shipped .keras model came from, at its best epoch, in a new --out (for a lost run folder); --epochs gives the run's full length."),
-    seed: Optional[int] = typer.Option(None, "--seed", show_default="0", help="Seed for the validation split, initialisation and augmentation."),
-    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", show_default="0.1", help="Share of train/ held out (stratified) to choose the best epoch."),
+    seed: Optional[int] = typer.Option(None, "--seed", show_default=str(run_defaults.DEFAULT_SEED), help="Seed for the validation split, initialisation and augmentation."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", show_default=str(run_defaults.DEFAULT_VAL_FRACTION), help="Share of train/ held out (stratified) to choose the best epoch."),
     limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs; default: the --arch recipe's."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size; default: the --arch recipe's."),
@@ -98,21 +98,19 @@ def train(
     monitor: Optional[str] = typer.Option(None, "--monitor", help="val_loss or val_accuracy: picks the best epoch; default: the --arch recipe's."),
     patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience in epochs, 0 = off; default: the --arch recipe's."),
     teacher: Optional[list[Path]] = typer.Option(None, "--teacher", help="Distil from this trained .keras model (repeat for several; their mean is used). It must hold out the same validation split (same --seed)."),
-    distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default="0.5 with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
-    distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default="1.0", help="Softens the teachers' probabilities: softmax(log(p) / T)."),
-    distill_views: Optional[str] = typer.Option(None, "--distill-views", show_default="faces", help="What the teachers label: faces (each training face once, with its mirror image; cached) or augmented (every augmented view the student trains on, as it trains: consistent, but a teacher pass per step)."),
+    distill_weight: Optional[float] = typer.Option(None, "--distill-weight", show_default=f"{run_defaults.DISTILL_WEIGHT_WITH_TEACHERS} with --teacher", help="Share of the teachers' probabilities in the training targets (the rest: the labels)."),
+    distill_temperature: Optional[float] = typer.Option(None, "--distill-temperature", show_default=str(run_defaults.DEFAULT_DISTILL_TEMPERATURE), help="Softens the teachers' probabilities: softmax(log(p) / T)."),
+    distill_views: Optional[str] = typer.Option(None, "--distill-views", show_default=run_defaults.DEFAULT_DISTILL_VIEWS, help="What the teachers label: faces (each training face once, with its mirror image; cached) or augmented (every augmented view the student trains on, as it trains: consistent, but a teacher pass per step)."),
     mixup: Optional[float] = typer.Option(None, "--mixup", help="Mixup: blend each batch with a shuffled copy of itself, faces and targets, by a Beta(a, a) draw; a, 0 = off; default: the --arch recipe's."),
-    average_from: Optional[int] = typer.Option(None, "--average-from", show_default="0 (off)", help="Stochastic weight averaging: average the weights of every epoch from this one on; the average (batch-norm statistics recomputed on the training faces) becomes model.keras, scored on validation beside the best single epoch in run.json."),
-    precision: Optional[str] = typer.Option(None, "--precision", show_default="auto", help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", show_default="auto", help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
+    average_from: Optional[int] = typer.Option(None, "--average-from", show_default=f"{run_defaults.DEFAULT_AVERAGE_FROM} (off)", help="Stochastic weight averaging: average the weights of every epoch from this one on; the average (batch-norm statistics recomputed on the training faces) becomes model.keras, scored on validation beside the best single epoch in run.json."),
+    precision: Optional[str] = typer.Option(None, "--precision", show_default=run_defaults.DEFAULT_PRECISION, help="auto (bfloat16 where the CPU/GPU has it), float32, mixed_bfloat16."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", show_default=run_defaults.DEFAULT_STRATEGY, help="tf.distribute strategy (KERAS_BACKEND=tensorflow): auto (mirrored on several GPUs), default, mirrored, one-device; JAX and PyTorch train on one device."),
     verbose: bool = typer.Option(False, "--verbose", callback=_show_everything, help=VERBOSE_HELP),
 ) -> None:
     """Train a CNN on FER2013 with checkpoints every epoch (see --resume).
 
     Runs on the Keras backend that KERAS_BACKEND names: tensorflow (the default), jax or torch.
     """
-    from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import TrainConfig
     from fer_edge.train.trainer import train as run_training
 
     overrides = dict(
@@ -127,7 +125,7 @@ def train(
         augment=augment,
         monitor=monitor,
         patience=patience,
-        distill_weight=distill_weight if distill_weight is not None else (0.5 if teacher else None),
+        distill_weight=distill_weight,
         distill_temperature=distill_temperature,
         distill_views=distill_views,
         mixup=mixup,
@@ -148,31 +146,19 @@ def train(
     if len(starts) > 1:
         raise FerEdgeError(f"{' and '.join(starts)} exclude each other: a run starts fresh, from a model (--init-from, --restore-from), or continues (--resume)")
     # A resumed run reads the data its run.json names unless --data says where it is now.
-    check_run_folder(out or Path("runs") / (arch or "edge"), data if resume else data or default_data_dir(), [init_from, restore_from, *(teacher or [])])
+    check_run_folder(out or run_defaults.default_out(arch or run_defaults.DEFAULT_ARCH), data if resume else data or default_data_dir(), [init_from, restore_from, *(teacher or [])])
     if restore_from:
         from fer_edge.train.restore import restore_run
 
         if out is None:
             raise FerEdgeError("--restore-from needs --out: the new folder the restored run continues in")
         restore_run(restore_from, out, epochs=epochs, data=data)
-    arch = arch or "edge"
-    recipe = get_architecture(arch).recipe.overridden(**overrides)
-    config = TrainConfig(
-        arch=arch,
-        recipe=recipe,
-        data=str(data or default_data_dir()),
-        out=str(out or Path("runs") / arch),
-        seed=0 if seed is None else seed,
-        val_fraction=0.1 if val_fraction is None else val_fraction,
-        limit_per_class=limit_per_class,
-        precision=precision or "auto",
-        strategy=strategy or "auto",
-        command=cli_command(),
-        init_from=str(init_from) if init_from else None,
-        teachers=[str(path) for path in teacher or []],
+    config = run_defaults.new_run_config(
+        **run_settings, data=data or default_data_dir(), out=out, command=cli_command(), init_from=init_from, teachers=teacher, **overrides
     )
     continues = resume or restore_from is not None
-    run_training(config, resume=continues, resume_epochs=epochs if continues else None, data_moved_to=str(data) if continues and data else None)
+    result = run_training(config, resume=continues, resume_epochs=epochs if continues else None, data_moved_to=str(data) if continues and data else None)
+    typer.echo(result.summary())
 
 
 def check_run_folder(out: Path, data: Path | None, models: list[Path | None]) -> None:

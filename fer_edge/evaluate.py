@@ -18,8 +18,8 @@ from fer_edge.dataset import load_split
 from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
+from fer_edge.flip import mirror_averaged
 from fer_edge.sidecar import read_sidecar, training_provenance
-from fer_edge.splits import validation_split
 
 KERAS_SUFFIXES = (".keras", ".h5")
 
@@ -44,13 +44,12 @@ def load_keras_model(path: str | os.PathLike[str]):
 
 def keras_probs(model, images: np.ndarray, test_time_flip: bool = False, batch_size: int = 256) -> np.ndarray:
     """Float probabilities of a loaded Keras model, averaged with the mirror image as the runtime does."""
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
     x = to_model_input(images)
-    if test_time_flip:
-        x = np.concatenate([x, x[:, :, ::-1]])
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-    if test_time_flip:
-        probs = (probs[: len(images)] + probs[len(images) :]) / 2
-    return probs
+    return mirror_averaged(predict, x) if test_time_flip else predict(x)
 
 
 def predict_probs(
@@ -92,13 +91,12 @@ def load_eval_split(model_path: str | os.PathLike[str], data: str | os.PathLike[
     """A split to evaluate on; ``val`` is rebuilt from train/ exactly as the model's training run carved it."""
     if split != "val":
         return load_split(data, split)
+    from fer_edge.train.config import split_indices
+
     config = training_config(model_path)
-    return validation_split(
-        load_split(data, "train"),
-        val_fraction=float(config.get("val_fraction", 0.1)),
-        seed=int(config.get("seed", 0)),
-        limit_per_class=config.get("limit_per_class"),
-    )
+    train = load_split(data, "train")
+    _, val_idx = split_indices(train.labels, config)
+    return Dataset(train.images[val_idx], train.labels[val_idx], source=train.source, split="val")
 
 
 def evaluate_predictions(probs: np.ndarray, data: Dataset, model: str = "") -> EvalReport:

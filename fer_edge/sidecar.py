@@ -127,7 +127,9 @@ def training_provenance(model_path: str | os.PathLike[str]) -> tuple[dict | None
     card = read_sidecar(model_path, required=False)
     if card is not None:
         return card.get("training"), list(card.get("commands", []))
-    run_file = model_path.parent / "run.json"
+    from fer_edge.train.run_folder import run_record_beside  # only here: the device stage reads no run folders
+
+    run_file = run_record_beside(model_path)
     if run_file.is_file():
         try:
             run = json.loads(run_file.read_text())

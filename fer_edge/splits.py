@@ -2,14 +2,15 @@
 
 Training, conversion (calibration sample) and evaluation (``--split val``) all carve ``train/``
 the same way from the same seed, so a model's validation split can be rebuilt exactly from its
-sidecar and settings can be chosen on it, never on ``test/``. NumPy only.
+sidecar and settings can be chosen on it, never on ``test/``. A run's settings pick the split
+through ``fer_edge.train.config.split_indices``. NumPy only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fer_edge.contract import NUM_CLASSES, Dataset
+from fer_edge.contract import NUM_CLASSES
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,8 +49,3 @@ def training_indices(labels: np.ndarray, *, val_fraction: float, seed: int, limi
     train_idx, val_idx = stratified_split(labels[indices], val_fraction, seed)
     return indices[train_idx], indices[val_idx]
 
-
-def validation_split(train: Dataset, *, val_fraction: float, seed: int, limit_per_class: int | None = None) -> Dataset:
-    """The held-out part of ``train/`` that a run chose its best epoch on."""
-    _, val_idx = training_indices(train.labels, val_fraction=val_fraction, seed=seed, limit_per_class=limit_per_class)
-    return Dataset(train.images[val_idx], train.labels[val_idx], source=train.source, split="val")

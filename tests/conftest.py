@@ -51,12 +51,14 @@ def edge_int8_model() -> Path:
 def tiny_run(fer2013_dir: Path, tmp_path_factory) -> Path:
     """One real, short training run shared by the train, eval and convert tests.
 
-    1000 images per class, 8 epochs of the tiny net, seed 3 (about 30 s on a 2-vCPU VM): enough to beat
-    chance clearly, small enough for CI.
+    1000 images per class, 8 epochs of the tiny net, seed 3 (about 30 s on a 2-vCPU x86_64 VM):
+    enough to beat chance clearly, small enough for CI. What the command printed is kept beside
+    the run folder, in ``train-output.txt``.
     """
     from clitools import fer_edge
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", out,
-             "--limit-per-class", 1000, "--epochs", 8, "--batch-size", 32, "--seed", 3)  # fmt: skip
+    trained = fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--out", out,
+                       "--limit-per-class", 1000, "--epochs", 8, "--batch-size", 32, "--seed", 3)  # fmt: skip
+    (out.parent / "train-output.txt").write_text(trained.stdout)
     return out

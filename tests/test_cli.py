@@ -189,6 +189,18 @@ def test_training_writes_the_whole_run_folder(tiny_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_training_ends_with_the_folder_it_wrote_and_the_labelled_test_table(tiny_run: Path) -> None:
+    printed = (tiny_run.parent / "train-output.txt").read_text().splitlines()
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    end = printed.index(f"wrote {tiny_run}/: model.keras, run.json, history.csv, curves.png, metrics.json, confusion.png, checkpoints/")
+    table = printed[end + 1 :]
+    assert table[:2] == ["", "test/ (PublicTest, 3589 faces): model.keras"]
+    assert [line.split()[0] for line in table[3:10]] == list(CLASS_NAMES)
+    accuracy = next(line for line in table if line.split()[:1] == ["accuracy"]).split()
+    assert accuracy[1:] == [f"{100 * metrics['accuracy']:.1f}", "3589"]
+
+
+@pytest.mark.slow
 def test_short_training_clearly_beats_chance_on_unseen_faces(tiny_run: Path) -> None:
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["n"] == 3589
@@ -264,7 +276,8 @@ def test_a_restart_point_is_compiled_for_the_backend_that_resumes_it(test_split,
 
     from fer_edge.contract import to_model_input
     from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import compile_for_training, load_restart_point
+    from fer_edge.train.optimizer import compile_for_training
+    from fer_edge.train.trainer import load_restart_point
 
     arch = get_architecture("tiny")
     fresh = arch.build()

@@ -36,3 +36,15 @@ def test_runtime_and_eval_agree_on_the_test_split(edge_int8_model, test_split):
     assert len(test_split) == 3589
     agreement = float(np.mean(runtime_labels == eval_labels))
     assert agreement >= 0.995, f"runtime and eval agree on {agreement:.2%} of labels"
+
+
+def test_test_time_flip_averages_each_face_with_its_mirror(edge_int8_model, test_split):
+    """The runtime's flip (fer_edge/flip.py, shared with eval of Keras models) is the mean of the
+    model on the faces and on their mirror images, face by face, and it changes some answers."""
+    faces = test_split.images[:500]
+    plain = TFLiteClassifier(edge_int8_model, num_threads=1, test_time_flip=False)
+    flipped = TFLiteClassifier(edge_int8_model, num_threads=1, test_time_flip=True).predict(faces)
+    expected = (plain.predict(faces) + plain.predict(faces[:, :, ::-1])) / 2
+    np.testing.assert_allclose(flipped, expected, atol=1e-6)
+    assert flipped.shape == (500, 7) and not np.array_equal(flipped.argmax(axis=1), plain.predict(faces).argmax(axis=1))
+    assert TFLiteClassifier(edge_int8_model, test_time_flip=True).predict(faces[:0]).shape == (0, 7)

@@ -12,6 +12,7 @@ import pytest
 from clitools import REPO_ROOT, assert_one_line_error, fer_edge
 
 from fer_edge.contract import Dataset
+from fer_edge.errors import FerEdgeError
 
 
 def test_temperature_spreads_probabilities_and_keeps_their_order() -> None:
@@ -34,6 +35,21 @@ def test_targets_mix_labels_and_teacher_by_the_weight() -> None:
     mixed = mix_targets(labels, teacher, 0.25)
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, atol=1e-6)
     assert mixed[0, 3] == pytest.approx(0.75 + 0.25 / 7) and mixed[0, 0] == pytest.approx(0.25 / 7)
+
+
+def test_teachers_without_a_weight_give_half_the_targets_and_no_teachers_none(tmp_path: Path) -> None:
+    """The Python API and the CLI share the run defaults: a run with teachers is distilled even when
+    no --distill-weight is named, and the weight named wins; without teachers nothing is distilled."""
+    from fer_edge.train.config import new_run_config
+    from fer_edge.train.distill import check_distillation
+
+    with_teacher = new_run_config(arch="edge", data=tmp_path, teachers=[tmp_path / "wide.keras"])
+    assert with_teacher.recipe.distill_weight == 0.5 and with_teacher.teachers == [str(tmp_path / "wide.keras")]
+    assert new_run_config(arch="edge", data=tmp_path, teachers=[tmp_path / "wide.keras"], distill_weight=0.8).recipe.distill_weight == 0.8
+    plain = new_run_config(arch="edge", data=tmp_path)
+    assert plain.recipe.distill_weight == 0.0 and check_distillation(plain) == []
+    with pytest.raises(FerEdgeError, match="--distill-weight 0.3 needs at least one --teacher"):
+        check_distillation(new_run_config(arch="edge", data=tmp_path, distill_weight=0.3))
 
 
 def test_the_training_pipeline_feeds_the_given_targets(test_split: Dataset) -> None:

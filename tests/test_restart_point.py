@@ -14,24 +14,31 @@ import pytest
 
 from clitools import require
 
-from fer_edge.train.trainer import BEST_WEIGHTS, RESTART_POINT, commit_checkpoints, pending_name, prepare_run, recover_checkpoints
+from fer_edge.train.run_folder import BEST_WEIGHTS, RESTART_POINT, RunFolder, pending_name, prepare_run
 
 
-def epoch_written(folder: Path, epoch: int, improved: bool) -> dict:
+@pytest.fixture
+def run(tmp_path: Path) -> RunFolder:
+    folder = RunFolder(tmp_path / "run")
+    folder.checkpoints.mkdir(parents=True)
+    return folder
+
+
+def epoch_written(run: RunFolder, epoch: int, improved: bool) -> dict:
     """What an epoch's checkpoint writes before state.json: its files under pending names."""
-    (folder / pending_name(RESTART_POINT, epoch)).write_text(f"restart point {epoch}")
+    (run.path / "checkpoints" / pending_name(RESTART_POINT, epoch)).write_text(f"restart point {epoch}")
     if improved:
-        (folder / pending_name(BEST_WEIGHTS, epoch)).write_text(f"best {epoch}")
+        (run.path / "checkpoints" / pending_name(BEST_WEIGHTS, epoch)).write_text(f"best {epoch}")
     return {"epoch": epoch, "best_epoch": epoch if improved else 1}
 
 
-def committed(folder: Path, state: dict) -> None:
-    (folder / "state.json").write_text(json.dumps(state))
-    commit_checkpoints(folder, state)
+def committed(run: RunFolder, state: dict) -> None:
+    (run.path / "checkpoints" / "state.json").write_text(json.dumps(state))
+    run.commit_checkpoints(state)
 
 
-def contents(folder: Path) -> dict[str, str]:
-    return {path.name: path.read_text() for path in sorted(folder.iterdir()) if path.name != "state.json"}
+def contents(run: RunFolder) -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted((run.path / "checkpoints").iterdir()) if path.name != "state.json"}
 
 
 def test_pending_names_keep_the_suffixes_keras_needs():
@@ -39,43 +46,48 @@ def test_pending_names_keep_the_suffixes_keras_needs():
     assert pending_name(BEST_WEIGHTS, 12) == "best.pending-epoch0012.weights.h5"
 
 
-def test_a_kill_before_state_json_resumes_from_the_epoch_before(tmp_path):
-    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
+def test_the_layout_users_see_is_the_run_folders(run):
+    assert (run.run_record, run.restart_point, run.best_weights, run.state_file) == (
+        run.path / "run.json", run.path / "checkpoints" / "last.keras", run.path / "checkpoints" / "best.weights.h5", run.path / "checkpoints" / "state.json"
+    )  # fmt: skip
+    assert [p.name for p in (run.history, run.model, run.metrics, run.curves, run.confusion)] == [
+        "history.csv", "model.keras", "metrics.json", "curves.png", "confusion.png"
+    ]  # fmt: skip
+
+
+def test_a_kill_before_state_json_resumes_from_the_epoch_before(run):
+    committed(run, epoch_written(run, 1, improved=True))
     state = {"epoch": 1, "best_epoch": 1}
-    epoch_written(tmp_path, 2, improved=True)  # killed here: state.json still names epoch 1
-    assert recover_checkpoints(tmp_path, state) == [pending_name(BEST_WEIGHTS, 2), pending_name(RESTART_POINT, 2)]
-    assert contents(tmp_path) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
+    epoch_written(run, 2, improved=True)  # killed here: state.json still names epoch 1
+    assert run.recover_checkpoints(state) == [pending_name(BEST_WEIGHTS, 2), pending_name(RESTART_POINT, 2)]
+    assert contents(run) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
 
 
-def test_a_kill_after_state_json_completes_the_epoch(tmp_path):
-    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
-    state = epoch_written(tmp_path, 2, improved=True)
-    (tmp_path / "state.json").write_text(json.dumps(state))  # killed here: files not yet moved
-    assert recover_checkpoints(tmp_path, state) == []
-    assert contents(tmp_path) == {BEST_WEIGHTS: "best 2", RESTART_POINT: "restart point 2"}
+def test_a_kill_after_state_json_completes_the_epoch(run):
+    committed(run, epoch_written(run, 1, improved=True))
+    state = epoch_written(run, 2, improved=True)
+    (run.path / "checkpoints" / "state.json").write_text(json.dumps(state))  # killed here: files not yet moved
+    assert run.recover_checkpoints(state) == []
+    assert contents(run) == {BEST_WEIGHTS: "best 2", RESTART_POINT: "restart point 2"}
 
 
-def test_an_epoch_that_did_not_improve_keeps_the_earlier_best(tmp_path):
-    committed(tmp_path, epoch_written(tmp_path, 1, improved=True))
-    committed(tmp_path, epoch_written(tmp_path, 2, improved=False))
-    assert contents(tmp_path) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 2"}
+def test_an_epoch_that_did_not_improve_keeps_the_earlier_best(run):
+    committed(run, epoch_written(run, 1, improved=True))
+    committed(run, epoch_written(run, 2, improved=False))
+    assert contents(run) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 2"}
 
 
-def test_resume_recovers_a_first_epoch_killed_after_state_json(tmp_path):
+def test_resume_recovers_a_first_epoch_killed_after_state_json(run, tmp_path):
     """Killed before last.keras was ever in place: --resume still finds its restart point."""
-    from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.trainer import TrainConfig
+    from fer_edge.train.config import new_run_config
 
-    run = tmp_path / "run"
-    checkpoints = run / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    state = epoch_written(checkpoints, 1, improved=True)
-    (checkpoints / "state.json").write_text(json.dumps(state))
-    config = TrainConfig(arch="tiny", recipe=get_architecture("tiny").recipe, out=str(run), data=str(tmp_path / "data"))
-    (run / "run.json").write_text(json.dumps({"config": config.to_dict()}))
+    state = epoch_written(run, 1, improved=True)
+    (run.path / "checkpoints" / "state.json").write_text(json.dumps(state))
+    config = new_run_config(arch="tiny", out=run.path, data=tmp_path / "data")
+    (run.path / "run.json").write_text(json.dumps({"config": config.to_dict()}))
     _, resumed_state = prepare_run(config, resume=True)
     assert resumed_state["epoch"] == 1
-    assert contents(checkpoints) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
+    assert contents(run) == {BEST_WEIGHTS: "best 1", RESTART_POINT: "restart point 1"}
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ and Better Generalization") lands nearer the valley's middle, which usually gene
 than any one of them, at no cost on the device: the result is one network of the same size.
 
 Two details make it work:
-- The average is kept across sessions: each epoch writes ``checkpoints/average-epochNNN.npz``
+- The average survives a stopped run: each epoch writes ``checkpoints/average-epochNNN.npz``
   (the running mean and how many epochs it holds) before ``state.json`` names that epoch, so a
   ``--resume`` continues from the average that matches its restart point.
 - Batch-norm statistics of averaged weights are not the average of each epoch's statistics: they
@@ -27,9 +27,13 @@ import numpy as np
 
 from fer_edge.contract import to_model_input
 from fer_edge.errors import FerEdgeError
+from fer_edge.train.config import TrainConfig
+from fer_edge.train.run_folder import RunFolder, temporary
 
-#: Name of the file that holds the running mean after a given epoch.
+#: Name of the file in checkpoints/ that holds the running mean after a given epoch.
 AVERAGE_FILE = "average-epoch{epoch:03d}.npz"
+#: The average of a run in progress, exported beside its run.json by ``python -m fer_edge.train.average``.
+RUNNING_AVERAGE = "average.keras"
 
 
 class WeightAverage:
@@ -62,7 +66,7 @@ class WeightAverage:
     def prune(folder: Path, keep_epoch: int) -> None:
         """Delete averages of other epochs once ``state.json`` names ``keep_epoch``."""
         keep = AVERAGE_FILE.format(epoch=keep_epoch)
-        for path in folder.glob("average-epoch*.npz"):
+        for path in folder.glob(AVERAGE_FILE.replace("{epoch:03d}", "*")):
             if path.name != keep:
                 path.unlink()
 
@@ -137,21 +141,21 @@ def export_running_average(run: Path) -> Path:
     ``--resume --epochs N`` once the average stops gaining.
     """
     from fer_edge.dataset import load_split
-    from fer_edge.splits import training_indices
-    from fer_edge.train.trainer import TrainConfig
 
+    folder = RunFolder(run)
     try:
-        config = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["config"])
-        epoch = int(json.loads((run / "checkpoints" / "state.json").read_text())["epoch"])
+        config = TrainConfig.from_dict(json.loads(folder.run_record.read_text())["config"])
+        epoch = int(json.loads(folder.state_file.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FerEdgeError(f"{run}: not a fer-edge train run folder with a checkpoint ({exc})") from None
-    average = WeightAverage.load(run / "checkpoints", config.recipe.average_from, epoch)
+    average = WeightAverage.load(folder.checkpoints, config.recipe.average_from, epoch)
     if not config.recipe.average_from or not average.count:
         raise FerEdgeError(f"{run}: holds no weight average after epoch {epoch} (--average-from {config.recipe.average_from})")
     full = load_split(config.data, "train")
-    train_idx, _ = training_indices(full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class)
+    train_idx, _ = config.split_indices(full.labels)
     model = averaged_model(config.arch, average, full.images[train_idx], seed=config.seed)
-    tmp, path = run / "average.tmp.keras", run / "average.keras"
+    path = run / RUNNING_AVERAGE
+    tmp = temporary(path)
     model.save(tmp)
     os.replace(tmp, path)
     print(f"{path}: the mean of epochs {average.start_epoch}-{average.start_epoch + average.count - 1}")

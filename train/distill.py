@@ -21,9 +21,7 @@ teacher far better when both see the same view, and that fixed targets for an au
 (what "faces" does) hold distillation back. It costs a teacher forward pass per step: little on
 a GPU, about as much as the student's own step on a CPU for the wide teacher. The teachers
 therefore compute at the run's precision (bfloat16 mixed where the hardware has it, as the student
-trains): on this project's 2-core CPU that cut the shipped edge and wide teachers' pass over a
-128-face batch from 727 to 439 ms, while their probabilities moved by at most 0.002
-(2026-11-26, training paused).
+trains): faster on a CPU, while their probabilities move by a few thousandths.
 
 Teachers must have held out the same validation split as the student: a teacher trained on the
 student's validation faces would pass their labels on, and the student's best epoch would be
@@ -38,24 +36,59 @@ from typing import Callable
 
 import numpy as np
 
-from fer_edge.contract import NUM_CLASSES
+from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES
 from fer_edge.errors import FerEdgeError
+from fer_edge.evaluate import keras_probs, load_keras_model
+from fer_edge.train.config import TrainConfig
+from fer_edge.train.restore import check_same_split, model_identity, restorable_record
 
 #: Where a run keeps its teachers' targets, so ``--resume`` does not predict them again.
 TARGETS_FILE = "teacher-targets.npz"
 
 
-def teacher_record(model_path: str | Path, config) -> dict:
-    """What run.json records of one teacher; refuses a teacher trained on another split.
-
-    ``config`` is the student's ``TrainConfig``.
-    """
-    from fer_edge.train.restore import check_same_split, model_identity, restorable_record
-
+def teacher_record(model_path: str | Path, config: TrainConfig) -> dict:
+    """What run.json records of one teacher (``config`` is the student's); refuses a teacher
+    trained on another split."""
     model_path = Path(model_path)
     run, epoch, _ = restorable_record(model_path)
     check_same_split(model_path, run["config"], config)
     return {**model_identity(model_path), "arch": run["config"].get("arch"), "epoch": epoch, "commands": run.get("commands", [])}
+
+
+def check_distillation(config: TrainConfig) -> list[dict]:
+    """The teachers' records for a new run, or a one-line error for teachers it cannot learn from."""
+    weight = config.recipe.distill_weight
+    if config.teachers and not 0.0 < weight <= 1.0:
+        raise FerEdgeError(f"--distill-weight {weight}: must be above 0 and at most 1 with --teacher")
+    if weight and not config.teachers:
+        raise FerEdgeError(f"--distill-weight {weight} needs at least one --teacher model")
+    if config.recipe.distill_views != "faces" and not config.teachers:
+        raise FerEdgeError(f"--distill-views {config.recipe.distill_views} needs at least one --teacher model")
+    return [teacher_record(path, config) for path in config.teachers]
+
+
+#: How each --distill-views value makes the targets, as run.json records it.
+DISTILLATION_TARGETS = {
+    "faces": "mean of teachers' probabilities over each training face and its mirror, softened by the temperature, mixed with one-hot labels by the weight",
+    "augmented": "mean of teachers' probabilities on each augmented (and mixed-up) view as trained on, softened by the temperature, mixed with its (mixed) one-hot labels by the weight",
+}
+
+
+def describe_distillation(config: TrainConfig, teachers: list[dict], val_images: np.ndarray, val_labels: np.ndarray) -> dict | None:
+    """run.json's record of a distilled run, with what the teachers score on the student's validation split."""
+    if not teachers:
+        return None
+    probs = teacher_probs([t["model"] for t in teachers], val_images)
+    accuracy = float((probs.argmax(axis=1) == val_labels).mean())
+    print(f"distilling from {len(teachers)} teacher(s): {accuracy:.2%} on the validation split (with mirror images)")
+    return {
+        "teachers": teachers,
+        "weight": config.recipe.distill_weight,
+        "temperature": config.recipe.distill_temperature,
+        "teacher_val_accuracy": round(accuracy, 4),
+        "views": config.recipe.distill_views,
+        "targets": DISTILLATION_TARGETS[config.recipe.distill_views],
+    }
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -70,8 +103,6 @@ def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 def teacher_probs(teacher_paths: list[str], images: np.ndarray) -> np.ndarray:
     """Mean probabilities (N, 7) of all teachers over each face and its mirror image."""
-    from fer_edge.evaluate import keras_probs, load_keras_model
-
     total = np.zeros((len(images), NUM_CLASSES), dtype=np.float64)
     for path in teacher_paths:
         total += keras_probs(load_keras_model(path), images, test_time_flip=True)
@@ -111,8 +142,6 @@ def distillation_targets(
 
 def check_teachers_unchanged(teachers: list[dict], needed_for: str) -> None:
     """Refuse a teacher file that is missing or has changed since the run recorded its sha256."""
-    from fer_edge.train.restore import model_identity
-
     for teacher in teachers:
         path = Path(teacher["model"])
         if not path.is_file():
@@ -159,9 +188,6 @@ def view_labeller(
     function donates the model's state buffers, so two threads predicting at once fail ("Buffer
     has been deleted or donated"; TensorFlow does not mind).
     """
-    from fer_edge.contract import INPUT_SHAPE
-    from fer_edge.evaluate import load_keras_model
-
     check_teachers_unchanged(teachers, needed_for="to label the augmented views")
     models = [computing_at(load_keras_model(t["model"]), precision) for t in teachers]
     one_at_a_time = threading.Lock()

@@ -1,7 +1,7 @@
 """Runs that start from a shipped model: restore a lost run (``--restore-from``), or fine-tune one (``--init-from``).
 
-A CPU run spans sessions, and a session may come back on a fresh machine without the run folder.
-A shipped ``.keras`` still carries what the run needs to go on: its sidecar holds the run's
+A long CPU run may have to continue on another machine, without its run folder. A shipped
+``.keras`` still carries what the run needs to go on: its sidecar holds the run's
 ``run.json`` (architecture, recipe, seed, data split) and its training log, and the model holds
 the weights of the run's best epoch. ``restore_run`` turns that back into a run folder at that
 epoch, so ``fer-edge train --restore-from MODEL.keras`` continues the same run: the same
@@ -26,7 +26,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.evaluate import load_keras_model
 from fer_edge.sidecar import read_sidecar
+from fer_edge.train.architectures import get_architecture
+from fer_edge.train.backend import resolve_precision
+from fer_edge.train.config import TrainConfig
+from fer_edge.train.optimizer import compile_for_training
+from fer_edge.train.run_folder import MODEL, SCHEDULE_EPOCHS, RunFolder, temporary
 
 
 def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
@@ -35,14 +41,14 @@ def restorable_record(model_path: Path) -> tuple[dict, int, Path | None]:
     From the model's sidecar (a shipped model), else from the finished run folder it sits in.
     """
     if not model_path.is_file() or model_path.suffix.lower() != ".keras":
-        raise FerEdgeError(f"{model_path}: not found; give a .keras model shipped with its sidecar, or a finished run's model.keras")
+        raise FerEdgeError(f"{model_path}: not found; give a .keras model shipped with its sidecar, or a finished run's {MODEL}")
     card = read_sidecar(model_path, required=False)
     if card is not None:
         run, where = card.get("training"), model_path.with_suffix(".json")
         log_name = (card.get("files") or {}).get("training_log")
         log = model_path.with_name(log_name) if log_name else None
-    elif (model_path.parent / "run.json").is_file():
-        where, log = model_path.parent / "run.json", model_path.parent / "history.csv"
+    elif RunFolder(model_path.parent).run_record.is_file():
+        where, log = RunFolder(model_path.parent).run_record, RunFolder(model_path.parent).history
         try:
             run = json.loads(where.read_text())
         except (OSError, ValueError) as exc:
@@ -61,16 +67,14 @@ def model_identity(model_path: Path) -> dict:
 
 def load_weights_from(model, source: Path, arch: str) -> None:
     """Copy a saved model's weights into a freshly built ``arch`` model (which may be bfloat16-mixed)."""
-    from fer_edge.evaluate import load_keras_model
-
     try:
         model.set_weights(load_keras_model(source).get_weights())
     except ValueError as exc:
         raise FerEdgeError(f"{source}: its weights do not fit --arch {arch} ({str(exc)[:120]})") from None
 
 
-def check_same_split(model_path: Path, before: dict, config) -> None:
-    """Refuse a model whose run held out another validation split than ``config`` (a ``TrainConfig``) will."""
+def check_same_split(model_path: Path, before: dict, config: TrainConfig) -> None:
+    """Refuse a model whose run held out another validation split than ``config`` will."""
     for key, flag in (("seed", "--seed"), ("val_fraction", "--val-fraction"), ("limit_per_class", "--limit-per-class")):
         if before.get(key) != getattr(config, key):
             raise FerEdgeError(
@@ -79,11 +83,8 @@ def check_same_split(model_path: Path, before: dict, config) -> None:
             )
 
 
-def init_record(model_path: str | Path, config) -> dict:
-    """What ``run.json`` records of the model a ``--init-from`` run starts from; refuses another split.
-
-    ``config`` is the new run's ``TrainConfig``.
-    """
+def init_record(model_path: str | Path, config: TrainConfig) -> dict:
+    """What ``run.json`` records of the model a ``--init-from`` run (``config``) starts from; refuses another split."""
     model_path = Path(model_path)
     run, epoch, _ = restorable_record(model_path)
     before = run["config"]
@@ -103,15 +104,11 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     import keras
 
     from fer_edge.dataset import load_split
-    from fer_edge.splits import training_indices
-    from fer_edge.files import write_json
-    from fer_edge.train.architectures import get_architecture
-    from fer_edge.train.backend import resolve_precision
-    from fer_edge.train.trainer import SCHEDULE_EPOCHS, TrainConfig, compile_for_training, drop_history_after
 
     model_path, out = Path(model_path), Path(out)
+    folder = RunFolder(out)
     run, epoch, log = restorable_record(model_path)
-    if (out / "checkpoints" / "last.keras").exists():
+    if folder.restart_point.exists():
         raise FerEdgeError(f"{out}: already holds a run; continue it with --resume, or choose another --out")
     if run.get("weight_average"):
         first, last = run["weight_average"]["epochs"]
@@ -126,7 +123,7 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     config = replace(config, recipe=recipe, out=str(out), command="", data=str(data) if data else config.data)
 
     full = load_split(config.data, "train")
-    train_idx, _ = training_indices(full.labels, val_fraction=config.val_fraction, seed=config.seed, limit_per_class=config.limit_per_class)
+    train_idx, _ = config.split_indices(full.labels)
     steps_per_epoch = len(train_idx) // recipe.batch_size
 
     keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
@@ -136,16 +133,16 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(epoch * steps_per_epoch)
 
-    checkpoints = out / "checkpoints"
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    model.save_weights(checkpoints / "best.weights.h5")
-    model.save(checkpoints / "last.tmp.keras")
+    folder.checkpoints.mkdir(parents=True, exist_ok=True)
+    model.save_weights(folder.best_weights)
+    unfinished = temporary(folder.restart_point)
+    model.save(unfinished)
 
     best_value = (run.get("best_monitor") or {}).get(recipe.monitor)
     seconds = float(run.get("train_seconds") or 0.0) * epoch / max(int(run.get("epochs_run") or epoch), 1)
     if log is not None:
-        shutil.copyfile(log, out / "history.csv")
-        drop_history_after(out / "history.csv", epoch)  # the log goes on past the best epoch
+        shutil.copyfile(log, folder.history)
+        folder.drop_history_after(epoch)  # the log goes on past the best epoch
     restored = {
         **model_identity(model_path),
         "epoch": epoch,
@@ -157,11 +154,8 @@ def restore_run(model_path: str | Path, out: str | Path, *, epochs: int | None, 
     # train(..., resume=True) appends the command that continues from here.
     record.update(config=config.to_dict(), restored_from=restored, commands=list(run.get("commands", [])))
     record[SCHEDULE_EPOCHS] = recipe.epochs  # the schedule compile_for_training just built
-    write_json(out / "run.json", record)
-    write_json(
-        checkpoints / "state.json",
-        {"epoch": epoch, "best_value": best_value, "best_epoch": epoch, "wait": 0, "train_seconds": seconds},
-    )
+    folder.write_run_record(record)
+    folder.write_state({"epoch": epoch, "best_value": best_value, "best_epoch": epoch, "wait": 0, "train_seconds": seconds})
     # Last: --resume takes a folder with checkpoints/last.keras as a complete restart point.
-    shutil.move(checkpoints / "last.tmp.keras", checkpoints / "last.keras")
+    shutil.move(unfinished, folder.restart_point)
     print(f"restored {out} at epoch {epoch} of {recipe.epochs} from {model_path} ({steps_per_epoch} steps per epoch)")
