@@ -1,11 +1,13 @@
-"""The x86_64 half of ``scripts/check_arm64.sh``: build its test video, and compare the two machines.
+"""The x86_64 half of ``scripts/check_arm64.sh``: build its inputs, and compare the two machines.
 
-    python scripts/arm64_parity.py video OUT      # OUT/video.mp4 and OUT/video.json (where each face is)
+    python scripts/arm64_parity.py prepare OUT    # OUT/video.mp4, video.json (where each face is), frames/, eval-faces/
     python scripts/arm64_parity.py compare OUT    # x86_64-* against each arm64-CPU-* in OUT; exit 1 if they differ
 
-``compare`` reads each machine's ``fer-edge eval --predictions`` CSV and ``fer-edge run --json``
-lines (the arm64 ones once per emulated CPU model), prints how far they agree with x86_64's, and
-writes ``OUT/parity.json``. Where labels differ it shows
+``prepare`` also copies every third face of each class of ``test/`` into ``OUT/eval-faces/test``:
+1,200 faces that both machines score with ``fer-edge eval`` (all of ``test/`` would take several
+times as long under emulation, for no other kernels). ``compare`` reads each machine's
+``fer-edge eval --predictions`` CSV and ``fer-edge run --json`` lines (the arm64 ones once per
+emulated CPU model), prints how far they agree with x86_64's, and writes ``OUT/parity.json``. Where labels differ it shows
 how close the two top classes were, which tells rounding in the kernels from a real fault.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,6 +42,8 @@ SAME_BOX_IOU = 0.5
 VIDEO_FRAMES = 160
 VIDEO_SEED = 7
 PNG_FRAMES = 40
+#: Every how manyth face of each class of test/ both machines evaluate.
+EVAL_EVERY = 3
 
 
 def make_video(out: Path, data_dir: Path) -> PlacedVideo:
@@ -58,6 +63,19 @@ def make_video(out: Path, data_dir: Path) -> PlacedVideo:
         cv2.imwrite(str(out / "frames" / f"{i:03d}.png"), frame)
     capture.release()
     return video
+
+
+def copy_eval_faces(out: Path, data_dir: Path) -> int:
+    """Every :data:`EVAL_EVERY`-th image (in name order) of each class folder of ``test/`` into
+    ``out/eval-faces/test``, a folder root ``fer-edge eval --data`` reads; returns how many."""
+    copied = 0
+    for class_dir in sorted(p for p in (data_dir / "test").iterdir() if p.is_dir()):
+        target = out / "eval-faces" / "test" / class_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for image in sorted(class_dir.iterdir())[::EVAL_EVERY]:
+            shutil.copy2(image, target / image.name)
+            copied += 1
+    return copied
 
 
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -125,18 +143,18 @@ def match_runs(x86: list[list[dict]], arm: list[list[dict]]) -> dict:
 
 
 def compare_run(out: Path, target: str, video: PlacedVideo) -> dict:
-    x86, arm = (read_run(out / f"{m}-run.jsonl") for m in (REFERENCE, target))
-    report = match_runs(x86, arm)
-    report["placed_found"] = {m: round(score_run(video, faces).found_rate, 4) for m, faces in (("x86_64", x86), ("arm64", arm))}
-    frames = out / f"{target}-frames.jsonl"
-    if frames.is_file():
-        report["same_pixels"] = match_runs(read_run(out / f"{REFERENCE}-frames.jsonl"), read_run(frames))
+    """The target's run on the PNG frames against x86_64's, and on the video where it ran that too."""
+    report: dict = {"same_pixels": match_runs(read_run(out / f"{REFERENCE}-frames.jsonl"), read_run(out / f"{target}-frames.jsonl"))}
+    if (out / f"{target}-run.jsonl").is_file():
+        x86, arm = (read_run(out / f"{m}-run.jsonl") for m in (REFERENCE, target))
+        report["video"] = match_runs(x86, arm)
+        report["video"]["placed_found"] = {m: round(score_run(video, faces).found_rate, 4) for m, faces in (("x86_64", x86), ("arm64", arm))}
     return report
 
 
 def arm64_targets(out: Path) -> list[str]:
-    """``arm64-CPU`` for each emulated CPU model whose run is in ``out`` (its eval may be too)."""
-    return sorted(path.name.removesuffix("-run.jsonl") for path in out.glob("arm64-*-run.jsonl"))
+    """``arm64-CPU`` for each emulated CPU model whose run on the PNG frames is in ``out``."""
+    return sorted(path.name.removesuffix("-frames.jsonl") for path in out.glob("arm64-*-frames.jsonl"))
 
 
 def compare(out: Path) -> int:
@@ -145,7 +163,7 @@ def compare(out: Path) -> int:
     targets = arm64_targets(out)
     if not targets:
         raise SystemExit(f"{out}: no arm64-*-run.jsonl to compare")
-    report: dict = {"versions": {}, "targets": {}}
+    report: dict = {"versions": {}, "targets": {}, "eval_faces": sum(1 for p in (out / "eval-faces" / "test").rglob("*") if p.is_file())}
     for machine in ("x86_64", "arm64"):
         versions = out / f"{machine}-versions.txt"
         report["versions"][machine] = versions.read_text().strip() if versions.is_file() else "not recorded"
@@ -154,33 +172,34 @@ def compare(out: Path) -> int:
         ev = compare_eval(out, target) if (out / f"{target}-eval.csv").is_file() else None
         run = compare_run(out, target, video)
         checks = {
-            f"run on the video finds the same faces (at least {MIN_VIDEO_SAME_FACES:.0%})": run["same_faces"] >= MIN_VIDEO_SAME_FACES,
-            f"run on the video: labels agree on at least {MIN_VIDEO_LABEL_AGREEMENT:.0%} of them": run["labels_agree"] >= MIN_VIDEO_LABEL_AGREEMENT,
-        }
-        if "same_pixels" in run:
-            checks[f"on the same pixels (PNG frames): at least {MIN_SAME_FACES:.0%} the same faces, {MIN_RUN_LABEL_AGREEMENT:.0%} the same labels"] = (
+            f"on the same pixels (PNG frames): at least {MIN_SAME_FACES:.0%} the same faces, {MIN_RUN_LABEL_AGREEMENT:.0%} the same labels": (
                 run["same_pixels"]["same_faces"] >= MIN_SAME_FACES and run["same_pixels"]["labels_agree"] >= MIN_RUN_LABEL_AGREEMENT
             )
+        }
+        if "video" in run:
+            checks[f"run on the video finds the same faces (at least {MIN_VIDEO_SAME_FACES:.0%})"] = run["video"]["same_faces"] >= MIN_VIDEO_SAME_FACES
+            checks[f"run on the video: labels agree on at least {MIN_VIDEO_LABEL_AGREEMENT:.0%} of them"] = run["video"]["labels_agree"] >= MIN_VIDEO_LABEL_AGREEMENT
         if ev is not None:
             checks[f"eval labels agree on at least {MIN_EVAL_AGREEMENT:.1%} of faces"] = ev["labels_agree"] >= MIN_EVAL_AGREEMENT
         report["targets"][target] = {"eval": ev, "run": run, "checks": checks}
         passed &= all(checks.values())
         print(f"{target} against {REFERENCE}:")
         if ev is not None:
-            print(f"  eval on test/: {ev['faces']} faces, labels agree on {ev['labels_agree']:.2%} "
+            print(f"  eval on a 1-in-{EVAL_EVERY} sample of test/: {ev['faces']} faces, labels agree on {ev['labels_agree']:.2%} "
                   f"({len(ev['differing_faces'])} differ; largest probability difference {ev['max_probability_difference']:.4f}, "
                   f"mean {ev['mean_probability_difference']:.6f})")  # fmt: skip
             if ev["differing_faces"]:
                 print(f"    faces that differ: {ev['differing_faces'][:20]}; {REFERENCE}'s margin between its two top classes there: "
                       f"{ev['differing_top_two_margin_x86_64'][:20]}")  # fmt: skip
-        print(f"  run on a {run['frames']}-frame 640x480 video: {run['faces_x86_64']} faces on x86_64, {run['faces_arm64']} on arm64, "
-              f"{run['same_faces']:.2%} the same face (largest box difference {run['largest_box_difference_px']} px), "
-              f"labels agree on {run['labels_agree']:.2%}; placed faces found {run['placed_found']}")  # fmt: skip
-        if "same_pixels" in run:
-            png = run["same_pixels"]
-            print(f"  run on the first {png['frames']} frames as decoded on {REFERENCE} (PNG, the same pixels on both): "
-                  f"{png['same_faces']:.2%} the same face, {png['identical_boxes']:.2%} of boxes identical "
-                  f"(largest difference {png['largest_box_difference_px']} px), labels agree on {png['labels_agree']:.2%}")  # fmt: skip
+        if "video" in run:
+            video_run = run["video"]
+            print(f"  run on a {video_run['frames']}-frame 640x480 video: {video_run['faces_x86_64']} faces on x86_64, {video_run['faces_arm64']} on arm64, "
+                  f"{video_run['same_faces']:.2%} the same face (largest box difference {video_run['largest_box_difference_px']} px), "
+                  f"labels agree on {video_run['labels_agree']:.2%}; placed faces found {video_run['placed_found']}")  # fmt: skip
+        png = run["same_pixels"]
+        print(f"  run on the first {png['frames']} frames as decoded on {REFERENCE} (PNG, the same pixels on both): "
+              f"{png['same_faces']:.2%} the same face, {png['identical_boxes']:.2%} of boxes identical "
+              f"(largest difference {png['largest_box_difference_px']} px), labels agree on {png['labels_agree']:.2%}")  # fmt: skip
         for check, ok in checks.items():
             print(f"    {'ok  ' if ok else 'FAIL'} {check}")
     (out / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -189,12 +208,13 @@ def compare(out: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("video", "compare"))
+    parser.add_argument("step", choices=("prepare", "compare"))
     parser.add_argument("out", type=Path, help="Folder shared with the arm64 root.")
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="FER2013 folder root (video: test/ faces).")
     args = parser.parse_args()
-    if args.step == "video":
+    if args.step == "prepare":
         make_video(args.out, args.data)
+        print(f"{copy_eval_faces(args.out, args.data)} test faces to evaluate on both machines")
         return
     sys.exit(compare(args.out))
 

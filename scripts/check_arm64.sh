@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Prove the Raspberry Pi install on arm64: an emulated Debian 13 "Trixie" arm64 root (the base of
-# Raspberry Pi OS Trixie, Python 3.13, apt's NumPy 2) gets fer-edge exactly as the README's
-# Trixie section installs it, then runs `fer-edge eval` on test/ and `fer-edge run --json` on a
-# short 640x480 video of placed test faces, on an emulated Pi 5 core (Cortex-A76; the video
-# also on a Pi 4's Cortex-A72); scripts/arm64_parity.py compares each with the same commands on
-# this x86_64 machine and fails when they differ.
+# Raspberry Pi OS Trixie, Python 3.13, apt's NumPy 2) gets fer-edge exactly as docs/running.md's
+# Trixie section installs it, then runs `fer-edge eval` on a third of test/ and `fer-edge run
+# --json` on a short 640x480 video of placed test faces and on its first frames as PNG files, on an
+# emulated Pi 5 core (Cortex-A76; the PNG frames also on a Pi 4's Cortex-A72);
+# scripts/arm64_parity.py compares each with the same commands on this x86_64 machine and fails
+# when they differ.
 #
 #   sudo scripts/check_arm64.sh [--out DIR]      # root: debootstrap, chroot, binfmt
 #
 # Needs: root, apt (Debian/Ubuntu host), network to Debian's archive and the package index.
 # The arm64 root is built once (about 15 minutes) and kept in $FER_EDGE_ARM64_ROOT, default
-# ~/.cache/fer-edge/arm64-trixie, outside the repository; the venv inside it is made anew
-# each run, as a Pi user makes it. The qemu-aarch64 binfmt handler it registers stays registered
+# ~/.cache/fer-edge/arm64-trixie, outside the repository. The venv inside it is made as a Pi
+# user makes it whenever its install inputs (pyproject.toml, the pip line) change, and kept
+# otherwise, with fer-edge itself reinstalled from a wheel of this clone. The qemu-aarch64 binfmt handler it registers stays registered
 # (remove it with: echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64). Times under emulation say
 # nothing about a Pi's speed.
 set -euo pipefail
@@ -29,9 +31,10 @@ DATA=$(cd "${FER2013_DIR:-$REPO/../shared/fer2013}" 2>/dev/null && pwd) || { ech
 ROOT=${FER_EDGE_ARM64_ROOT:-$HOME/.cache/fer-edge/arm64-trixie}
 HOST_PYTHON=${HOST_PYTHON:-$REPO/.venv/bin/python}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-# The cores of a Raspberry Pi 5 and a Pi 4, as qemu emulates them; eval of all of test/ on the first.
+# The cores of a Raspberry Pi 5 and a Pi 4, as qemu emulates them: eval and the video on the
+# first, the PNG frames on both.
 PI_CPUS="cortex-a76 cortex-a72"
-EVAL_CPU=cortex-a76
+MAIN_CPU=cortex-a76
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,11 +45,11 @@ done
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 
-# What the README's Trixie section installs with apt (python3-picamera2 comes from Raspberry Pi's
+# What docs/running.md's Trixie section installs with apt (python3-picamera2 comes from Raspberry Pi's
 # own archive, which a plain Debian root does not have; its NumPy is this apt NumPy).
 APT_PACKAGES="python3-venv python3-pip python3-numpy python3-libcamera ca-certificates"
 
-say() { echo "== $*"; }
+say() { echo "== [$(( SECONDS / 60 )):$(printf %02d $(( SECONDS % 60 )))] $*"; }
 die() { echo "error: $*" >&2; exit 2; }
 
 [ -x "$HOST_PYTHON" ] || die "$HOST_PYTHON not found; set HOST_PYTHON to a Python with fer-edge installed (the README's first line makes .venv)"
@@ -127,15 +130,27 @@ if [ "$(cat "$ROOT/.fer-edge-apt" 2>/dev/null)" != "$APT_PACKAGES" ]; then
     echo "$APT_PACKAGES" > "$ROOT/.fer-edge-apt"
 fi
 
-# --- install fer-edge as the README tells Trixie users --------------------------------------------
-say "copying the clone and installing fer-edge[device] into a fresh venv (README, Trixie)"
+# --- install fer-edge as docs/running.md tells Trixie users ----------------------------------------
 CLONE=/home/pi/fer-edge
 VENV=/home/pi/fer-edge-venv
-rm -rf "$ROOT$CLONE" "$ROOT$VENV" && mkdir -p "$ROOT$CLONE"
+PIP_LINE="--only-binary=:all: $CLONE[device]"
+INSTALL_KEY=$( (cat "$REPO/pyproject.toml"; echo "$PIP_LINE") | sha256sum | cut -c1-16)
+rm -rf "$ROOT$CLONE" && mkdir -p "$ROOT$CLONE"
 git -C "$REPO" ls-files -z --cached --others --exclude-standard | (cd "$REPO" && tar --null -T - -cf -) | tar -xf - -C "$ROOT$CLONE"
-in_root python3 -m venv --system-site-packages "$VENV"
-in_root "$VENV/bin/pip" install --quiet --only-binary=:all: "$CLONE[device]" > "$OUT/pip.log" 2>&1 \
-    || { tail -20 "$OUT/pip.log" >&2; die "pip install in the arm64 root failed; see $OUT/pip.log"; }
+if [ "$(cat "$ROOT$VENV/.fer-edge-install-key" 2>/dev/null)" = "$INSTALL_KEY" ]; then
+    say "reinstalling fer-edge from a wheel of this clone into the venv made for these install inputs"
+    rm -rf "$OUT/wheel" && "$HOST_PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$OUT/wheel" "$REPO" > "$OUT/pip.log" 2>&1 \
+        || { tail -20 "$OUT/pip.log" >&2; die "building fer-edge's wheel failed; see $OUT/pip.log"; }
+    in_root "$VENV/bin/pip" install --quiet --no-deps --force-reinstall /mnt/out/wheel/fer_edge-*.whl >> "$OUT/pip.log" 2>&1 \
+        || { tail -20 "$OUT/pip.log" >&2; die "pip install in the arm64 root failed; see $OUT/pip.log"; }
+else
+    say "installing fer-edge[device] into a new venv (docs/running.md, Trixie)"
+    rm -rf "$ROOT$VENV"
+    in_root python3 -m venv --system-site-packages "$VENV"
+    in_root "$VENV/bin/pip" install --quiet $PIP_LINE > "$OUT/pip.log" 2>&1 \
+        || { tail -20 "$OUT/pip.log" >&2; die "pip install in the arm64 root failed; see $OUT/pip.log"; }
+    echo "$INSTALL_KEY" > "$ROOT$VENV/.fer-edge-install-key"
+fi
 
 # The apt NumPy (what picamera2 is built against) must still be the one the venv imports, and no TensorFlow.
 in_root "$VENV/bin/python" -c "
@@ -147,7 +162,7 @@ assert importlib.util.find_spec('tensorflow') is None, 'tensorflow is importable
 import libcamera
 print(f'{platform.machine()} Python {platform.python_version()}, NumPy {numpy.__version__} (apt), '
       f'OpenCV {cv2.__version__}, ai-edge-litert {version(\"ai-edge-litert\")}, libcamera bindings import')
-" > "$OUT/arm64-versions.txt" || die "the arm64 venv is not as the README promises (see above)"
+" > "$OUT/arm64-versions.txt" || die "the arm64 venv is not as docs/running.md promises (see above)"
 "$HOST_PYTHON" -c "
 import platform, numpy, cv2
 from importlib.metadata import version
@@ -157,8 +172,8 @@ say "arm64: $(cat "$OUT/arm64-versions.txt")"
 say "x86_64: $(cat "$OUT/x86_64-versions.txt")"
 
 # --- the same two commands on both machines ---------------------------------------------------------
-say "building the test video"
-(cd "$REPO" && "$HOST_PYTHON" scripts/arm64_parity.py video "$OUT" --data "$DATA")
+say "building the test video and picking the eval faces"
+(cd "$REPO" && "$HOST_PYTHON" scripts/arm64_parity.py prepare "$OUT" --data "$DATA")
 HOST_FER_EDGE=$(dirname "$HOST_PYTHON")/fer-edge
 [ -x "$HOST_FER_EDGE" ] || die "$HOST_FER_EDGE not found: HOST_PYTHON's venv has no fer-edge installed"
 MODEL=models/edge/edge-int8.tflite
@@ -169,25 +184,26 @@ on_host() {  # on_host NAME COMMAND...: run on x86_64 in $OUT, output to NAME.tx
     shift
     (cd "$OUT" && "$@") > "$OUT/$name.txt" 2>&1 || { tail -5 "$OUT/$name.txt" >&2; die "x86_64 $name failed"; }
 }
-on_host x86_64-eval "$HOST_FER_EDGE" eval "$REPO/$MODEL" --data "$DATA" --predictions x86_64-eval.csv
+on_host x86_64-eval "$HOST_FER_EDGE" eval "$REPO/$MODEL" --data eval-faces --predictions x86_64-eval.csv
 on_host x86_64-run "$HOST_FER_EDGE" run --camera video.mp4 --no-display --json x86_64-run.jsonl
 on_host x86_64-frames "$HOST_FER_EDGE" run --camera frames --no-display --json x86_64-frames.jsonl
 
 # qemu's default CPU model ("max") offers SVE and SME, which no Pi has; XNNPACK's int8 kernels
 # for them gave wrong labels under qemu 7.2. Emulate the Pis' own cores instead, each picking the
-# kernels that Pi runs: the Pi 5's Cortex-A76 (with the dot-product instructions) for eval on all
-# of test/ and for the video, the Pi 4's Cortex-A72 for the video only (its kernels emulate about
-# five times slower: all of test/ would take some 20 minutes).
+# kernels that Pi runs: the Pi 5's Cortex-A76 (with the dot-product instructions) for eval, the
+# video and its PNG frames; the Pi 4's Cortex-A72, whose kernels emulate about five times slower,
+# for the PNG frames only.
 for cpu in $PI_CPUS; do
-    if [ "$cpu" = "$EVAL_CPU" ]; then
-        say "arm64 on an emulated $cpu: fer-edge eval, from the venv the README makes"
-        in_root_on "$cpu" sh -c "cd $CLONE && $VENV/bin/fer-edge eval $MODEL --data /mnt/fer2013 --predictions /mnt/out/arm64-$cpu-eval.csv" > "$OUT/arm64-$cpu-eval.txt" 2>&1 \
+    if [ "$cpu" = "$MAIN_CPU" ]; then
+        say "arm64 on an emulated $cpu: fer-edge eval, from the venv docs/running.md makes"
+        in_root_on "$cpu" sh -c "cd /mnt/out && $VENV/bin/fer-edge eval $CLONE/$MODEL --data eval-faces --predictions arm64-$cpu-eval.csv" > "$OUT/arm64-$cpu-eval.txt" 2>&1 \
             || { tail -5 "$OUT/arm64-$cpu-eval.txt" >&2; die "fer-edge eval failed in the arm64 root ($cpu)"; }
+        say "arm64 on an emulated $cpu: fer-edge run on the video"
+        in_root_on "$cpu" sh -c "cd /mnt/out && $VENV/bin/fer-edge run --camera video.mp4 --no-display --json arm64-$cpu-run.jsonl --verbose" > "$OUT/arm64-$cpu-run.txt" 2>&1 \
+            || { tail -5 "$OUT/arm64-$cpu-run.txt" >&2; die "fer-edge run failed in the arm64 root ($cpu)"; }
     fi
-    say "arm64 on an emulated $cpu: fer-edge run"
-    in_root_on "$cpu" sh -c "cd /mnt/out && $VENV/bin/fer-edge run --camera video.mp4 --no-display --json arm64-$cpu-run.jsonl --verbose" > "$OUT/arm64-$cpu-run.txt" 2>&1 \
-        || { tail -5 "$OUT/arm64-$cpu-run.txt" >&2; die "fer-edge run failed in the arm64 root ($cpu)"; }
     # The same on frames decoded on x86_64 (PNG): what differs on the video but not here is decoding.
+    say "arm64 on an emulated $cpu: fer-edge run on the PNG frames"
     in_root_on "$cpu" sh -c "cd /mnt/out && $VENV/bin/fer-edge run --camera frames --no-display --json arm64-$cpu-frames.jsonl" > "$OUT/arm64-$cpu-frames.txt" 2>&1 \
         || { tail -5 "$OUT/arm64-$cpu-frames.txt" >&2; die "fer-edge run on PNG frames failed in the arm64 root ($cpu)"; }
 done

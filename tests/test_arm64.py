@@ -1,8 +1,9 @@
 """The Raspberry Pi install on arm64: ``scripts/check_arm64.sh`` in an emulated Debian 13 root.
 
 The script installs fer-edge in the arm64 root exactly as docs/running.md tells Trixie users, runs
-``fer-edge eval`` on ``test/`` and ``fer-edge run --json`` on a placed-face video there and with
-this Python on x86_64, and writes the comparison to ``parity.json``. It needs root (debootstrap,
+``fer-edge eval`` on a third of ``test/`` and ``fer-edge run --json`` on a placed-face video and
+its first frames as PNG files there and with this Python on x86_64, and writes the comparison to
+``parity.json``. It needs root (debootstrap,
 chroot, binfmt_misc) and apt; the arm64 root is built once and kept outside the repository.
 """
 
@@ -39,16 +40,18 @@ def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path
 
     report = json.loads((tmp_path / "parity.json").read_text())
     assert report["versions"]["arm64"].startswith("aarch64 Python 3.13") and "NumPy 2." in report["versions"]["arm64"]
-    # The Pi 5's core runs eval on all of test/ and the video; the Pi 4's the video.
+    # The Pi 5's core runs eval on a third of test/ (every class), the video and its PNG frames; the Pi 4's the PNG frames.
     assert sorted(report["targets"]) == ["arm64-cortex-a72", "arm64-cortex-a76"]
-    evaluated = report["targets"]["arm64-cortex-a76"]["eval"]
-    assert evaluated["faces"] == 3589 and evaluated["labels_agree"] >= 0.995, evaluated
+    pi5 = report["targets"]["arm64-cortex-a76"]
+    assert report["eval_faces"] >= 1000 and pi5["eval"]["faces"] == report["eval_faces"], (report["eval_faces"], pi5["eval"])
+    assert pi5["eval"]["labels_agree"] >= 0.995, pi5["eval"]
+    video = pi5["run"]["video"]
+    assert video["frames"] == 160 and video["faces_x86_64"] > 100
+    # The MPEG-4 video is decoded by each machine's OpenCV (scripts/arm64_parity.py says how far apart).
+    assert video["same_faces"] >= 0.97 and video["labels_agree"] >= 0.93, video
     for target, parity in report["targets"].items():
-        assert parity["run"]["frames"] == 160 and parity["run"]["faces_x86_64"] > 100
-        # The MPEG-4 video is decoded by each machine's OpenCV (scripts/arm64_parity.py says how far apart).
-        assert parity["run"]["same_faces"] >= 0.97, (target, parity["run"])
-        assert parity["run"]["labels_agree"] >= 0.93, (target, parity["run"])
         # On PNG frames decoded on x86_64, the same pixels reach both runtimes: the same faces and labels.
         same_pixels = parity["run"]["same_pixels"]
-        assert same_pixels["frames"] == 40 and same_pixels["same_faces"] >= 0.99 and same_pixels["labels_agree"] >= 0.98, (target, parity["run"])
+        assert same_pixels["frames"] == 40 and same_pixels["faces_x86_64"] > 25, (target, same_pixels)
+        assert same_pixels["same_faces"] >= 0.99 and same_pixels["labels_agree"] >= 0.98, (target, same_pixels)
         assert all(parity["checks"].values()), (target, parity["checks"])
