@@ -28,6 +28,7 @@ from fer_edge.sidecar import sidecar_path
 from fer_edge.third_party_logs import quiet_by_default, show_everything
 from fer_edge.train.backend import choose_backend_if_unset
 from fer_edge.train import config as run_defaults
+from fer_edge.train.run_folder import run_record_beside
 
 app = typer.Typer(
     help="Facial emotion recognition on FER2013, from training to a live int8 model on a Raspberry Pi.",
@@ -203,7 +204,7 @@ def evaluate_command(
         require_matplotlib("--confusion")
     if predictions is not None:
         check_output_path("--predictions", predictions)
-    run_record = model.parent / "run.json"
+    run_record = run_record_beside(model)
     check_no_clash(
         {"--json": json_out, "--confusion": confusion, "--predictions": predictions},
         {"the model": model, "the model's sidecar": sidecar_path(model), "its run's run.json": run_record if run_record.is_file() else None, "--data": data},
