@@ -304,3 +304,37 @@ def test_closing_the_server_ends_open_streams(live):
         pass
     assert wait_for(lambda: view.feed.viewers == 0)
     sock.close()
+
+
+def test_the_server_ends_with_the_run_and_the_summary_is_printed(test_split, tmp_path):
+    """A run on a video serves while it plays; at the video's end the open stream closes and the
+    summary is printed as without --serve."""
+    from fer_edge.device.runner import run
+    from fer_edge.placed_faces import build_video
+
+    video = build_video(tmp_path / "faces.mp4", test_split, 40, seed=2, fps=20.0)
+    lines: list[str] = []
+    got: dict = {}
+
+    def watch(url: str) -> None:
+        sock, stream = open_stream(url)
+        got["first"] = read_mjpeg_parts(stream, 1)
+        sock.settimeout(30)
+        while stream.read(65536):  # until the server closes the stream
+            pass
+        got["closed"] = time.perf_counter()
+        sock.close()
+
+    def log(text: str) -> None:
+        lines.append(text)
+        found = re.search(r"web view: (http://\S+)", text)
+        if found:
+            threading.Thread(target=watch, args=(found.group(1),), daemon=True).start()
+            time.sleep(1.0)  # the viewer connects while the video plays
+
+    summary = run(camera=str(video.path), display=False, serve="127.0.0.1:0", realtime=True, log=log)
+    ended = time.perf_counter()
+    assert summary.frames == 40 and summary.stopped == "end of source"
+    assert re.search(r"40 frames, \d+ faces .* FPS \[end of source\]", "\n".join(lines))
+    assert wait_for(lambda: "closed" in got, seconds=10), "the stream stayed open after the run"
+    assert got["first"] and got["closed"] - ended < 5
