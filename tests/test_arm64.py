@@ -24,6 +24,7 @@ SCRIPT = REPO_ROOT / "scripts" / "check_arm64.sh"
 
 
 @pytest.mark.slow
+@pytest.mark.arm64
 def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path):
     require(os.geteuid() == 0 and shutil.which("apt-get") is not None, "the arm64 check needs root and apt (debootstrap, chroot)")
     env = {**os.environ, "FER2013_DIR": str(fer2013_dir.resolve()), "HOST_PYTHON": sys.executable}

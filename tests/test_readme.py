@@ -66,6 +66,8 @@ def test_readme_first_commands_are_what_ci_runs() -> None:
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "pip install -e '.[train,dev]'" in setup and "pip install --quiet -e '.[train,dev]'" in ci
     assert tests in ci.splitlines()
+    # The arm64 check, left out of a plain pytest, runs in CI too.
+    assert f"{tests} -m arm64" in ci.splitlines()
 
 
 def test_readme_is_a_short_guide() -> None:
