@@ -134,7 +134,8 @@ fi
 CLONE=/home/pi/fer-edge
 VENV=/home/pi/fer-edge-venv
 PIP_LINE="--only-binary=:all: $CLONE[device]"
-INSTALL_KEY=$( (cat "$REPO/pyproject.toml"; echo "$PIP_LINE") | sha256sum | cut -c1-16)
+# What the install depends on: the package's requirements and the pip line (not pyproject's tool settings).
+INSTALL_KEY=$( ("$HOST_PYTHON" -c 'import json, sys, tomllib; p = tomllib.load(open(sys.argv[1], "rb"))["project"]; print(json.dumps([p.get("requires-python"), p["dependencies"], p["optional-dependencies"]["device"]]))' "$REPO/pyproject.toml"; echo "$PIP_LINE") | sha256sum | cut -c1-16)
 rm -rf "$ROOT$CLONE" && mkdir -p "$ROOT$CLONE"
 git -C "$REPO" ls-files -z --cached --others --exclude-standard | (cd "$REPO" && tar --null -T - -cf -) | tar -xf - -C "$ROOT$CLONE"
 if [ "$(cat "$ROOT$VENV/.fer-edge-install-key" 2>/dev/null)" = "$INSTALL_KEY" ]; then
