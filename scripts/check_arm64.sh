@@ -142,7 +142,8 @@ if [ "$(cat "$ROOT$VENV/.fer-edge-install-key" 2>/dev/null)" = "$INSTALL_KEY" ];
     say "reinstalling fer-edge from a wheel of this clone into the venv made for these install inputs"
     rm -rf "$OUT/wheel" && "$HOST_PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$OUT/wheel" "$REPO" > "$OUT/pip.log" 2>&1 \
         || { tail -20 "$OUT/pip.log" >&2; die "building fer-edge's wheel failed; see $OUT/pip.log"; }
-    in_root "$VENV/bin/pip" install --quiet --no-deps --force-reinstall /mnt/out/wheel/fer_edge-*.whl >> "$OUT/pip.log" 2>&1 \
+    WHEEL=$(cd "$OUT/wheel" && echo fer_edge-*.whl)  # named here: nothing expands a pattern inside the root
+    in_root "$VENV/bin/pip" install --quiet --no-deps --force-reinstall "/mnt/out/wheel/$WHEEL" >> "$OUT/pip.log" 2>&1 \
         || { tail -20 "$OUT/pip.log" >&2; die "pip install in the arm64 root failed; see $OUT/pip.log"; }
 else
     say "installing fer-edge[device] into a new venv (docs/running.md, Trixie)"
