@@ -31,6 +31,7 @@ from datetime import date
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_edge.dataset import default_data_dir, load_split  # noqa: E402
@@ -161,6 +162,10 @@ def main() -> None:
 
     model = default_model_path()
     print(f"# web view cost, {date.today()}, {platform.machine()} {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+    from fer_edge.device.interpreter import backend_version, make_interpreter
+
+    interpreter_backend = make_interpreter(str(model), num_threads=1)[1]
+    print(f"# interpreter {interpreter_backend} {backend_version(interpreter_backend)}; OpenCV {cv2.__version__}")
     print(f"# model {model}; {args.viewers} stream viewers + 1 /metrics poll per second on loopback; {args.seconds:g} s per run")
     frames = placed_frames(args.frames, seed=5)
     print("| round | FPS without viewers | FPS with viewers | FPS lost | frames per viewer per s | viewers served | RSS MB start / middle / end |")
