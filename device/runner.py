@@ -60,10 +60,9 @@ def default_model_path() -> Path:
 def default_threads() -> int:
     """Interpreter threads: 2 where there are 2 cores or more.
 
-    A 48x48 face is a small job: measured on a 2-core x86 machine, tflite_runtime 2.14 took 2.8 ms
-    per face on 2 threads against 4.4 on 1 while a core was free, but 36 ms when another process
-    kept both cores busy (its threads wait on each other), and ai_edge_litert gained nothing from a
-    second thread (0.4 ms). Two threads leave a Pi's other cores to the camera and the detector.
+    A 48x48 face is a small job that gains little from more threads, and threads that compete with
+    another busy process wait on each other (benchmarks/README.md has the figures). Two threads
+    leave a Pi's other cores to the camera and the detector.
     """
     return max(1, min(2, os.cpu_count() or 1))
 
