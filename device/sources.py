@@ -226,11 +226,11 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def quiet_opencv() -> None:
-    """Keep OpenCV's warnings (a camera index that is not there) out of the user's one-line errors,
-    unless ``--verbose``."""
+    """Keep OpenCV's own log lines (a camera index that is not there) out of the user's one-line
+    errors, unless ``--verbose``: the runtime reports what failed itself."""
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None and not verbose():
-        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
 
 
 def open_source(spec: str | int) -> FrameSource:

@@ -27,7 +27,9 @@ from typing import Iterator, Sequence
 QUIET_ENVIRONMENT: dict[str, str] = {
     "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ INFO, WARNING and ERROR lines (the cuInit "CUDA error")
     "GLOG_minloglevel": "2",  # glog users among TensorFlow's libraries
-    "OPENCV_LOG_LEVEL": "ERROR",  # OpenCV's V4L2 warnings for a camera that is not there
+    # OpenCV's V4L2 warnings for a camera that is not there, and the ERROR line of its obsensor
+    # backend ("Camera index out of range", OpenCV 4.11): fer-edge says what failed in its own line.
+    "OPENCV_LOG_LEVEL": "SILENT",
     "OPENCV_FFMPEG_LOGLEVEL": "-8",  # FFmpeg's own lines ("moov atom not found") for a damaged video
 }
 #: Python loggers of third-party packages, raised to ERROR.

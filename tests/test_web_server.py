@@ -307,8 +307,8 @@ def test_closing_the_server_ends_open_streams(live):
 
 
 def test_the_server_ends_with_the_run_and_the_summary_is_printed(test_split, tmp_path):
-    """A run on a video serves while it plays; at the video's end the open stream closes and the
-    summary is printed as without --serve."""
+    """A run on a video serves while it plays, beside --json and --record; at the video's end the
+    open stream closes and the summary is printed as without --serve."""
     from fer_edge.device.runner import run
     from fer_edge.placed_faces import build_video
 
@@ -332,9 +332,15 @@ def test_the_server_ends_with_the_run_and_the_summary_is_printed(test_split, tmp
             threading.Thread(target=watch, args=(found.group(1),), daemon=True).start()
             time.sleep(1.0)  # the viewer connects while the video plays
 
-    summary = run(camera=str(video.path), display=False, serve="127.0.0.1:0", realtime=True, log=log)
+    summary = run(camera=str(video.path), display=False, serve="127.0.0.1:0", realtime=True, log=log,
+                  json_out=tmp_path / "faces.jsonl", record=tmp_path / "annotated.mp4")  # fmt: skip
     ended = time.perf_counter()
     assert summary.frames == 40 and summary.stopped == "end of source"
+    # Beside the other outputs, which are written as without --serve.
+    assert len((tmp_path / "faces.jsonl").read_text().splitlines()) == 40
+    recorded = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))
+    assert int(recorded.get(cv2.CAP_PROP_FRAME_COUNT)) == 40
+    recorded.release()
     assert re.search(r"40 frames, \d+ faces .* FPS \[end of source\]", "\n".join(lines))
     assert wait_for(lambda: "closed" in got, seconds=10), "the stream stayed open after the run"
     assert got["first"] and got["closed"] - ended < 5
