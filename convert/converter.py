@@ -151,7 +151,6 @@ def convert(
     ``json_out`` report and the ``confusion`` PNG of the TFLite model on the test split.
     ``command`` is recorded in the sidecar; by default the equivalent ``fer-edge convert`` line.
     """
-    require_tensorflow_backend()
     say = print if verbose else (lambda *_: None)
     model_path = Path(model_path)
     data = Path(data) if data is not None else default_data_dir()
@@ -178,6 +177,11 @@ def convert(
     )
     if not tolerance >= 0:
         raise FerEdgeError(f"--tolerance {tolerance}: must be 0 or more accuracy points")
+    if not model_path.is_file():
+        raise FerEdgeError(f"{model_path}: model file not found")
+    if model_path.suffix.lower() == ".keras" and not zipfile.is_zipfile(model_path):
+        raise FerEdgeError(f"{model_path}: not a Keras model (a .keras file is a zip archive, as fer-edge train writes it)")
+    require_tensorflow_backend()  # after the checks that need no TensorFlow, which then answer at once
     # A conversion killed mid-write leaves its temporary model and sidecar behind: clear them.
     for stale in remove_stale_temporaries(out.parent, f".{out.stem}.", ".tmp.tflite") + remove_stale_temporaries(
         out.parent, f".{sidecar_path(out).name}.", ".tmp"
@@ -186,8 +190,6 @@ def convert(
     command = command or convert_command(model_path, mode, data, out, calibration_size, seed, tolerance, test_time_flip, json_out, confusion)
     training, commands = training_provenance(model_path)
 
-    if model_path.is_file() and model_path.suffix.lower() == ".keras" and not zipfile.is_zipfile(model_path):
-        raise FerEdgeError(f"{model_path}: not a Keras model (a .keras file is a zip archive, as fer-edge train writes it)")
     model = load_keras_model(model_path)
     check_model_shape(model, model_path)
     test = load_split(data, "test")
