@@ -1,7 +1,8 @@
 """Second virtual environments for tests that must run without TensorFlow, built as docs/running.md says.
 
-Each is made once per set of install inputs (pyproject.toml, the pip line, Python) in the cache
-folder outside the repository, and reused while those inputs are unchanged.
+Each is made once per set of install inputs (pyproject.toml's requirements, the pip line, Python)
+in the cache folder outside the repository, reused while those inputs are unchanged, and the
+one it replaces is deleted.
 """
 
 from __future__ import annotations
@@ -21,10 +22,19 @@ from clitools import REPO_ROOT
 from fer_edge.dataset import cache_dir
 
 
+def install_requirements() -> bytes:
+    """What an install of fer-edge depends on: pyproject's requirements, not its tool settings."""
+    import json
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    return json.dumps([project.get("requires-python"), project["dependencies"], project["optional-dependencies"]], sort_keys=True).encode()
+
+
 def venv_dir(name: str, pip_install: list[str], python: str | None = None) -> Path:
-    """One venv per set of install inputs (pyproject, the pip line, this repo's path, Python)."""
+    """One venv per set of install inputs (the requirements, the pip line, this repo's path, Python)."""
     digest = hashlib.sha256()
-    for part in ((REPO_ROOT / "pyproject.toml").read_bytes(), " ".join(pip_install).encode(), (python or sys.version).encode()):
+    for part in (install_requirements(), " ".join(pip_install).encode(), (python or sys.version).encode()):
         digest.update(part)
     return cache_dir() / f"{name}-venv-{digest.hexdigest()[:12]}"
 
@@ -66,4 +76,9 @@ def build_venv(venv: Path, pip_install: list[str], *, system_site_packages: bool
             shutil.rmtree(venv, ignore_errors=True)
             pytest.fail(f"building {venv.name} failed at {' '.join(step)}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
     ready.write_text(" ".join(pip_install) + "\n")
+    # The venvs of earlier install inputs are not used again: one of each kind stays on disk.
+    kind = venv.name.rsplit("-", 1)[0] + "-"
+    for stale in venv.parent.glob(kind + "*"):
+        if stale != venv and stale.name.rsplit("-", 1)[0] + "-" == kind:
+            shutil.rmtree(stale, ignore_errors=True)
     return venv_python
