@@ -32,6 +32,17 @@ RUN_FILES: dict[str, str] = {
 }
 
 
+def json_object(path: Path, what: str) -> dict:
+    """A run file that must hold a JSON object, or one line on why it does not."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FerEdgeError(f"RUN {path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise FerEdgeError(f"RUN {path}: not {what} (a JSON object)")
+    return data
+
+
 def read_run(run_dir: Path) -> tuple[dict, dict]:
     """``run.json`` and ``metrics.json`` of a finished run, or a one-line reason it is not one."""
     if not run_dir.is_dir():
@@ -39,12 +50,7 @@ def read_run(run_dir: Path) -> tuple[dict, dict]:
     finish = f"finish it with fer-edge train --out {run_dir} --resume"
     if not (run_dir / RUN_RECORD).is_file():
         raise FerEdgeError(f"RUN {run_dir}: no run.json, so not a fer-edge train folder; give the folder fer-edge train wrote (its --out)")
-    try:
-        run = json.loads((run_dir / RUN_RECORD).read_text())
-    except (OSError, ValueError) as exc:
-        raise FerEdgeError(f"RUN {run_dir}/run.json: unreadable ({exc})") from None
-    if not isinstance(run, dict):
-        raise FerEdgeError(f"RUN {run_dir}/run.json: not a fer-edge run record (a JSON object)")
+    run = json_object(run_dir / RUN_RECORD, "a fer-edge run record")
     if "finished" not in run or not (run_dir / MODEL).is_file():
         raise FerEdgeError(f"RUN {run_dir}: the run has not finished (no final model.keras); {finish}")
     if not (run_dir / METRICS).is_file():
@@ -52,12 +58,7 @@ def read_run(run_dir: Path) -> tuple[dict, dict]:
             f"RUN {run_dir}: no metrics.json (the run's data had no test split to score it on); "
             f"score it with fer-edge eval {run_dir / MODEL} --data DATA --json {run_dir / METRICS}"
         )
-    try:
-        metrics = json.loads((run_dir / METRICS).read_text())
-    except (OSError, ValueError) as exc:
-        raise FerEdgeError(f"RUN {run_dir}/metrics.json: unreadable ({exc})") from None
-    if not isinstance(metrics, dict):
-        raise FerEdgeError(f"RUN {run_dir}/metrics.json: not an evaluation report (a JSON object)")
+    metrics = json_object(run_dir / METRICS, "an evaluation report")
     preprocessing = run.get("preprocessing", {}).get("id")
     if preprocessing != PREPROCESSING_ID:
         raise FerEdgeError(f"{run_dir / RUN_RECORD}: preprocessing {preprocessing!r} is not {PREPROCESSING_ID!r}")
