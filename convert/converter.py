@@ -177,16 +177,16 @@ def convert(
     )
     if not tolerance >= 0:
         raise FerEdgeError(f"--tolerance {tolerance}: must be 0 or more accuracy points")
-    if not model_path.is_file():
-        raise FerEdgeError(f"{model_path}: model file not found")
-    if model_path.suffix.lower() == ".keras" and not zipfile.is_zipfile(model_path):
-        raise FerEdgeError(f"{model_path}: not a Keras model (a .keras file is a zip archive, as fer-edge train writes it)")
-    require_tensorflow_backend()  # after the checks that need no TensorFlow, which then answer at once
     # A conversion killed mid-write leaves its temporary model and sidecar behind: clear them.
     for stale in remove_stale_temporaries(out.parent, f".{out.stem}.", ".tmp.tflite") + remove_stale_temporaries(
         out.parent, f".{sidecar_path(out).name}.", ".tmp"
     ):
         say(f"removed {stale.name}, left by a conversion that was stopped")
+    if not model_path.is_file():
+        raise FerEdgeError(f"{model_path}: model file not found")
+    if model_path.suffix.lower() == ".keras" and not zipfile.is_zipfile(model_path):
+        raise FerEdgeError(f"{model_path}: not a Keras model (a .keras file is a zip archive, as fer-edge train writes it)")
+    require_tensorflow_backend()  # after the checks that need no TensorFlow, which then answer at once
     command = command or convert_command(model_path, mode, data, out, calibration_size, seed, tolerance, test_time_flip, json_out, confusion)
     training, commands = training_provenance(model_path)
 
