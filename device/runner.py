@@ -215,6 +215,10 @@ def run(
         raise FerEdgeError(f"--stream-quality {stream_quality}: must be between 10 and 100 (JPEG quality)")
     if serve is None and token is not None:
         raise FerEdgeError("--token is for the web view: add --serve [HOST:]PORT")
+    if serve is not None:
+        from fer_edge.device.web_server import check_options
+
+        check_options(serve, token)  # before the model and the camera are opened
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
     camera_path = Path(camera) if isinstance(camera, str) and Path(camera).exists() else None

@@ -122,14 +122,19 @@ class WebServer:
         self._thread.join(timeout=5)
 
 
+def check_options(address: str, token: str | None) -> tuple[str, int]:
+    """``--serve`` and ``--token`` checked before a run starts: the host and port, or one line."""
+    if token is not None and len(token) < 8:
+        raise FerEdgeError("--token: use at least 8 characters (or leave it out: one is generated and printed)")
+    return parse_address(address)
+
+
 def serve(view: LiveView, address: str, token: str | None = None) -> WebServer:
     """Start serving ``view`` at ``address`` (``[HOST:]PORT``) in background threads.
 
     Off loopback a token is required: ``token``, or a new random one (say it with ``.url``).
     """
-    host, port = parse_address(address)
-    if token is not None and len(token) < 8:
-        raise FerEdgeError("--token: use at least 8 characters (or leave it out: one is generated and printed)")
+    host, port = check_options(address, token)
     if token is None and not is_loopback(host):
         token = secrets.token_urlsafe(18)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

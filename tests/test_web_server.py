@@ -345,3 +345,18 @@ def test_the_server_ends_with_the_run_and_the_summary_is_printed(test_split, tmp
     assert re.search(r"40 frames, \d+ faces .* FPS \[end of source\]", "\n".join(lines))
     assert wait_for(lambda: "closed" in got, seconds=10), "the stream stayed open after the run"
     assert got["first"] and got["closed"] - ended < 5
+
+
+def test_bad_serve_options_are_one_line_before_the_camera_is_opened(edge_int8_model):
+    from clitools import assert_one_line_error, fer_edge
+
+    # Camera 7 does not exist: the options are refused before the run gets that far.
+    for args, fragments in (
+        (["--serve", "abc"], ("--serve abc", "[HOST:]PORT")),
+        (["--serve", "8000", "--token", "short"], ("--token", "8 characters")),
+        (["--token", "long-enough-token"], ("--token", "--serve")),
+        (["--serve", "8000", "--stream-fps", "0"], ("--stream-fps",)),
+    ):
+        done = fer_edge("run", "--camera", 7, "--model", edge_int8_model, "--no-display", *args, check=False)
+        assert_one_line_error(done, *fragments)
+        assert "camera 7" not in done.stderr
