@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,15 @@ def load_tool(name: str) -> ModuleType:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     return sys.modules[module_name]
+
+
+def copy_test_faces(fer2013_dir: Path, root: Path, per_class: int) -> Path:
+    """A FER2013 folder root at ``root`` holding the first ``per_class`` real test faces of each class."""
+    from fer_edge.contract import CLASS_NAMES
+
+    for name in CLASS_NAMES:
+        dest = root / "test" / name
+        dest.mkdir(parents=True)
+        for source in sorted((fer2013_dir / "test" / name).iterdir())[:per_class]:
+            shutil.copy(source, dest / source.name)
+    return root

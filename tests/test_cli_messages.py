@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from clitools import assert_one_line_error, fer_edge
+from clitools import assert_one_line_error, copy_test_faces, fer_edge
 
-from fer_edge.contract import CLASS_NAMES
 
 #: The environment a user has: no log settings of fer-edge's test helpers.
 USER_ENV = {name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", "OPENCV_LOG_LEVEL", "GLOG_minloglevel")}
@@ -65,12 +63,7 @@ def test_a_missing_camera_is_exactly_one_error_line(edge_int8_model: Path) -> No
 @pytest.fixture()
 def small_data(fer2013_dir: Path, tmp_path: Path) -> Path:
     """A FER2013 folder root with 3 real test faces per class."""
-    for name in CLASS_NAMES:
-        dest = tmp_path / "data" / "test" / name
-        dest.mkdir(parents=True)
-        for source in sorted((fer2013_dir / "test" / name).iterdir())[:3]:
-            shutil.copy(source, dest / source.name)
-    return tmp_path / "data"
+    return copy_test_faces(fer2013_dir, tmp_path / "data", 3)
 
 
 def test_eval_of_the_int8_model_prints_its_report_and_no_log_noise(edge_int8_model: Path, small_data: Path) -> None:

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+from clitools import copy_test_faces
+
 from fer_edge.contract import CLASS_NAMES, Dataset
 from fer_edge.dataset import load_csv, load_folder, load_split, write_csv
 from fer_edge.errors import FerEdgeError
@@ -133,12 +135,7 @@ def test_a_huge_image_in_the_data_is_refused_by_its_header(small_tree: Path, mon
 @pytest.fixture
 def small_tree(fer2013_dir: Path, tmp_path: Path) -> Path:
     """A valid folder root with 2 real images per class in test/."""
-    for name in CLASS_NAMES:
-        dest = tmp_path / "root" / "test" / name
-        dest.mkdir(parents=True)
-        for src in sorted((fer2013_dir / "test" / name).iterdir())[:2]:
-            shutil.copy(src, dest / src.name)
-    return tmp_path / "root"
+    return copy_test_faces(fer2013_dir, tmp_path / "root", 2)
 
 
 def expect_error(match: str, func, *args, **kwargs) -> str:

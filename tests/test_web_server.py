@@ -69,6 +69,21 @@ def live() -> Iterator[tuple[LiveView, Publisher]]:
     view.close()
 
 
+@pytest.fixture
+def serving(live):
+    """Starts servers of the live view as a test asks, and closes each when the test ends."""
+    view, _ = live
+    started = []
+
+    def start(address: str, token: str | None = None):
+        started.append(serve(view, address, token))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
@@ -137,65 +152,56 @@ def test_a_port_in_use_is_one_line(live):
         first.close()
 
 
-def test_loopback_needs_no_token_and_the_routes_answer(live):
+def test_loopback_needs_no_token_and_the_routes_answer(live, serving):
     view, publisher = live
-    server = serve(view, "127.0.0.1:0")
-    try:
-        assert server.token is None and server.url.endswith("/")
-        assert wait_for(lambda: publisher.frames > 5)
-        status, page, headers = get(server.url)
-        assert status == 200 and headers["Content-Type"].startswith("text/html")
-        # The page loads nothing from elsewhere: no absolute URL in a src or href.
-        assert not re.search(rb'(src|href)\s*=\s*"(https?:)?//', page)
-        assert b'id="video"' in page and b"stream.mjpg" in page
-        status, body, _ = get(server.url + "api/latest")
-        latest = json.loads(body)
-        assert status == 200 and latest["faces"][0]["emotion"] == "happy" and latest["frame"] <= publisher.frames
-        status, _, _ = get(server.url + "nowhere")
-        assert status == 404
-    finally:
-        server.close()
+    server = serving("127.0.0.1:0")
+    assert server.token is None and server.url.endswith("/")
+    assert wait_for(lambda: publisher.frames > 5)
+    status, page, headers = get(server.url)
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    # The page loads nothing from elsewhere: no absolute URL in a src or href.
+    assert not re.search(rb'(src|href)\s*=\s*"(https?:)?//', page)
+    assert b'id="video"' in page and b"stream.mjpg" in page
+    status, body, _ = get(server.url + "api/latest")
+    latest = json.loads(body)
+    assert status == 200 and latest["faces"][0]["emotion"] == "happy" and latest["frame"] <= publisher.frames
+    status, _, _ = get(server.url + "nowhere")
+    assert status == 404
 
 
-def test_off_loopback_every_route_needs_the_token(live):
+def test_off_loopback_every_route_needs_the_token(live, serving):
     view, _ = live
-    server = serve(view, "0.0.0.0:0")
-    try:
-        token = server.token
-        assert token and len(token) >= 16 and f"?token={token}" in server.url
-        base = f"http://127.0.0.1:{server.httpd.server_address[1]}/"
-        for path in ("", "stream.mjpg", "events", "api/latest", "metrics"):
-            status, _, headers = get(base + path)
-            assert status == 401 and "Bearer" in headers["WWW-Authenticate"], path
-            wrong = token[:-1] + ("x" if token[-1] != "x" else "y")  # one character off
-            assert get(base + path + "?token=" + wrong)[0] == 401, path
-        assert get(base + "api/latest?token=" + token)[0] == 200
-        assert get(base + "metrics", {"Authorization": f"Bearer {token}"})[0] == 200
-        # The page sets a cookie, so its own stream and events requests need no token in the URL.
-        status, _, headers = get(base + "?token=" + token)
-        assert status == 200 and "HttpOnly" in headers["Set-Cookie"] and "SameSite=Strict" in headers["Set-Cookie"]
-        cookie = headers["Set-Cookie"].split(";")[0]
-        assert get(base + "api/latest", {"Cookie": cookie})[0] == 200
-    finally:
-        server.close()
+    server = serving("0.0.0.0:0")
+    token = server.token
+    assert token and len(token) >= 16 and f"?token={token}" in server.url
+    base = f"http://127.0.0.1:{server.httpd.server_address[1]}/"
+    for path in ("", "stream.mjpg", "events", "api/latest", "metrics"):
+        status, _, headers = get(base + path)
+        assert status == 401 and "Bearer" in headers["WWW-Authenticate"], path
+        wrong = token[:-1] + ("x" if token[-1] != "x" else "y")  # one character off
+        assert get(base + path + "?token=" + wrong)[0] == 401, path
+    assert get(base + "api/latest?token=" + token)[0] == 200
+    assert get(base + "metrics", {"Authorization": f"Bearer {token}"})[0] == 200
+    # The page sets a cookie, so its own stream and events requests need no token in the URL.
+    status, _, headers = get(base + "?token=" + token)
+    assert status == 200 and "HttpOnly" in headers["Set-Cookie"] and "SameSite=Strict" in headers["Set-Cookie"]
+    cookie = headers["Set-Cookie"].split(";")[0]
+    assert get(base + "api/latest", {"Cookie": cookie})[0] == 200
 
 
-def test_a_given_token_is_required_even_on_loopback_and_a_short_one_refused(live):
+def test_a_given_token_is_required_even_on_loopback_and_a_short_one_refused(live, serving):
     view, _ = live
     with pytest.raises(FerEdgeError, match="--token"):
         serve(view, "127.0.0.1:0", token="short")
-    server = serve(view, "127.0.0.1:0", token="correct-horse-battery")
-    try:
-        base = f"http://127.0.0.1:{server.httpd.server_address[1]}/"
-        assert get(base + "metrics")[0] == 401
-        assert get(base + "metrics?token=correct-horse-battery")[0] == 200
-    finally:
-        server.close()
+    server = serving("127.0.0.1:0", token="correct-horse-battery")
+    base = f"http://127.0.0.1:{server.httpd.server_address[1]}/"
+    assert get(base + "metrics")[0] == 401
+    assert get(base + "metrics?token=correct-horse-battery")[0] == 200
 
 
-def test_the_stream_is_framed_jpegs_of_the_annotated_frame_at_the_capped_rate(live):
+def test_the_stream_is_framed_jpegs_of_the_annotated_frame_at_the_capped_rate(live, serving):
     view, publisher = live
-    server = serve(view, "127.0.0.1:0")
+    server = serving("127.0.0.1:0")
     sock, stream = open_stream(server.url)
     try:
         started = time.perf_counter()
@@ -212,70 +218,63 @@ def test_the_stream_is_framed_jpegs_of_the_annotated_frame_at_the_capped_rate(li
     finally:
         stream.close()
         sock.close()
-        server.close()
 
 
-def test_viewers_that_leave_or_stall_are_cleaned_up_and_never_slow_publishing(live, monkeypatch):
+def test_viewers_that_leave_or_stall_are_cleaned_up_and_never_slow_publishing(live, serving, monkeypatch):
     import fer_edge.device.web_server as web_server
 
     view, publisher = live
-    server = serve(view, "127.0.0.1:0")
-    try:
-        readers = [open_stream(server.url) for _ in range(5)]
-        for _, stream in readers:
-            read_mjpeg_parts(stream, 1)
-        assert wait_for(lambda: view.feed.viewers == 5)
-        # A stalled viewer: connects to the stream and never reads. Its socket fills up.
-        stalled = socket.create_connection(("127.0.0.1", server.httpd.server_address[1]))
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert wait_for(lambda: view.feed.viewers == 6)
-        frames_before = publisher.frames
-        time.sleep(1.0)
-        # The others keep getting frames, and publishing stays a reference swap.
-        for _, stream in readers:
-            read_mjpeg_parts(stream, 2)
-        assert publisher.frames - frames_before > 30
-        assert publisher.slowest_publish_s < 0.05, publisher.slowest_publish_s
-        for sock, stream in readers:
-            stream.close()
-            sock.close()
-        stalled.close()
-        assert wait_for(lambda: view.feed.viewers == 0, seconds=web_server.CLIENT_TIMEOUT_S + 5), view.feed.viewers
-        # Metrics say so too.
-        _, body, _ = get(server.url + "metrics")
-        assert "fer_edge_stream_viewers 0" in body.decode()
-    finally:
-        server.close()
+    server = serving("127.0.0.1:0")
+    readers = [open_stream(server.url) for _ in range(5)]
+    for _, stream in readers:
+        read_mjpeg_parts(stream, 1)
+    assert wait_for(lambda: view.feed.viewers == 5)
+    # A stalled viewer: connects to the stream and never reads. Its socket fills up.
+    stalled = socket.create_connection(("127.0.0.1", server.httpd.server_address[1]))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert wait_for(lambda: view.feed.viewers == 6)
+    frames_before = publisher.frames
+    time.sleep(1.0)
+    # The others keep getting frames, and publishing stays a reference swap.
+    for _, stream in readers:
+        read_mjpeg_parts(stream, 2)
+    assert publisher.frames - frames_before > 30
+    assert publisher.slowest_publish_s < 0.05, publisher.slowest_publish_s
+    for sock, stream in readers:
+        stream.close()
+        sock.close()
+    stalled.close()
+    assert wait_for(lambda: view.feed.viewers == 0, seconds=web_server.CLIENT_TIMEOUT_S + 5), view.feed.viewers
+    # Metrics say so too.
+    _, body, _ = get(server.url + "metrics")
+    assert "fer_edge_stream_viewers 0" in body.decode()
 
 
-def test_metrics_are_prometheus_text_with_the_counts_published(live):
+def test_metrics_are_prometheus_text_with_the_counts_published(live, serving):
     view, publisher = live
-    server = serve(view, "127.0.0.1:0")
-    try:
-        assert wait_for(lambda: publisher.frames > 20)
-        status, body, headers = get(server.url + "metrics")
-        text = body.decode()
-        assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        lines = text.rstrip("\n").split("\n")
-        assert all(METRIC_LINE.match(line) for line in lines), [line for line in lines if not METRIC_LINE.match(line)]
-        samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines if not line.startswith("#")}
-        frames = samples["fer_edge_frames_total"]
-        assert frames >= 20
-        assert samples['fer_edge_faces_total{emotion="happy"}'] >= frames  # one happy face per frame, counted by now
-        assert samples['fer_edge_faces_total{emotion="sad"}'] == 0
-        assert 20 < samples["fer_edge_fps"] < 150  # published at about 100 per second (less on a busy machine)
-        assert samples['fer_edge_stage_milliseconds{stage="detect"}'] == pytest.approx(3.0)
-        # Each metric has exactly one HELP and one TYPE line, before its samples.
-        for name in ("fer_edge_frames_total", "fer_edge_faces_total", "fer_edge_fps", "fer_edge_stage_milliseconds"):
-            assert text.count(f"# TYPE {name} ") == 1 and text.index(f"# TYPE {name} ") < text.index(f"\n{name}")
-    finally:
-        server.close()
+    server = serving("127.0.0.1:0")
+    assert wait_for(lambda: publisher.frames > 20)
+    status, body, headers = get(server.url + "metrics")
+    text = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    lines = text.rstrip("\n").split("\n")
+    assert all(METRIC_LINE.match(line) for line in lines), [line for line in lines if not METRIC_LINE.match(line)]
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines if not line.startswith("#")}
+    frames = samples["fer_edge_frames_total"]
+    assert frames >= 20
+    assert samples['fer_edge_faces_total{emotion="happy"}'] >= frames  # one happy face per frame, counted by now
+    assert samples['fer_edge_faces_total{emotion="sad"}'] == 0
+    assert 20 < samples["fer_edge_fps"] < 150  # published at about 100 per second (less on a busy machine)
+    assert samples['fer_edge_stage_milliseconds{stage="detect"}'] == pytest.approx(3.0)
+    # Each metric has exactly one HELP and one TYPE line, before its samples.
+    for name in ("fer_edge_frames_total", "fer_edge_faces_total", "fer_edge_fps", "fer_edge_stage_milliseconds"):
+        assert text.count(f"# TYPE {name} ") == 1 and text.index(f"# TYPE {name} ") < text.index(f"\n{name}")
 
 
-def test_events_carry_the_state_the_page_shows(live):
+def test_events_carry_the_state_the_page_shows(live, serving):
     view, publisher = live
-    server = serve(view, "127.0.0.1:0")
+    server = serving("127.0.0.1:0")
     sock, stream = open_stream(server.url, "/events")
     try:
         line = b""
@@ -288,7 +287,6 @@ def test_events_carry_the_state_the_page_shows(live):
     finally:
         stream.close()
         sock.close()
-        server.close()
 
 
 def test_closing_the_server_ends_open_streams(live):
