@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from fer_edge.dataset import default_data_dir, load_split  # noqa: E402
 from fer_edge.device.runner import default_model_path, run  # noqa: E402
 from fer_edge.device.sources import Frame, FrameSource  # noqa: E402
-from fer_edge.placed_faces import FRAME_HEIGHT, FRAME_WIDTH, noise_frame, paste_face  # noqa: E402
+from fer_edge.placed_faces import place_faces  # noqa: E402
 
 
 class LoopedFrames(FrameSource):
@@ -61,17 +61,7 @@ class LoopedFrames(FrameSource):
 
 def placed_frames(count: int, seed: int) -> list[np.ndarray]:
     """``count`` 640x480 noise frames, each with one test face of 120-200 px."""
-    data = load_split(default_data_dir(), "test")
-    rng = np.random.default_rng(seed)
-    frames = []
-    for _ in range(count):
-        frame = noise_frame(rng)
-        size = int(rng.integers(120, 201))
-        margin = size // 6 + 10  # paste_face blends a border of a sixth of the size around the face
-        x, y = int(rng.integers(margin, FRAME_WIDTH - size - margin)), int(rng.integers(margin, FRAME_HEIGHT - size - margin))
-        paste_face(frame, data.images[int(rng.integers(len(data)))], x, y, size)
-        frames.append(frame)
-    return frames
+    return place_faces(load_split(default_data_dir(), "test"), count, (120, 200), seed).frames
 
 
 def resident_mb() -> float:
