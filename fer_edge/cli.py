@@ -84,7 +84,8 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, with its saved settings (only --epochs may change: at or below the epochs done it just exports the best model so far; a cosine schedule cannot be lengthened; --data may say where the data is now)."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from a shipped .keras model's weights (fine-tuning, e.g. a second, shorter cosine cycle); its validation split must be the same (same --seed)."),
     restore_from: Optional[Path] = typer.Option(None, "--restore-from", help="Continue the run a shipped .keras model came from, at its best epoch, in a new --out (for a lost run folder); --epochs gives the run's full length."),
-    seed: Optional[int] = typer.Option(None, "--seed", show_default=str(run_defaults.DEFAULT_SEED), help="Seed for the validation split, initialisation and augmentation."),
+    seed: Optional[int] = typer.Option(None, "--seed", show_default=str(run_defaults.DEFAULT_SEED), help="Seed for the validation split, and for initialisation and augmentation unless --init-seed is given."),
+    init_seed: Optional[int] = typer.Option(None, "--init-seed", show_default="--seed", help="Seed for initialisation, batches, augmentation and dropout alone: runs that differ only in it share the validation split (an ensemble of teachers)."),
     val_fraction: Optional[float] = typer.Option(None, "--val-fraction", show_default=str(run_defaults.DEFAULT_VAL_FRACTION), help="Share of train/ held out (stratified) to choose the best epoch."),
     limit_per_class: Optional[int] = typer.Option(None, "--limit-per-class", help="Use at most N training images per class (quick runs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs; default: the --arch recipe's."),
@@ -132,7 +133,7 @@ def train(
         mixup=mixup,
         average_from=average_from,
     )
-    run_settings = dict(arch=arch, seed=seed, val_fraction=val_fraction, limit_per_class=limit_per_class, precision=precision, strategy=strategy)
+    run_settings = dict(arch=arch, seed=seed, init_seed=init_seed, val_fraction=val_fraction, limit_per_class=limit_per_class, precision=precision, strategy=strategy)
     if resume or restore_from:
         flag = "--resume" if resume else "--restore-from"
         given = {**overrides, **run_settings, "teacher": teacher or None}

@@ -96,7 +96,7 @@ def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path
               "data": str(tmp_path / "data"), "out": str(run)}  # fmt: skip
     (run / "run.json").write_text(json.dumps({"config": config, "schedule_epochs": 40}))
     before = (run / "run.json").read_text()
-    for option in (["--seed", "1"], ["--arch", "wide"], ["--val-fraction", "0.2"], ["--lr", "0.1"], ["--mixup", "0.2"], ["--average-from", "3"]):
+    for option in (["--seed", "1"], ["--init-seed", "1"], ["--arch", "wide"], ["--val-fraction", "0.2"], ["--lr", "0.1"], ["--mixup", "0.2"], ["--average-from", "3"]):
         assert_one_line_error(fer_edge("train", "--out", run, "--resume", *option, check=False), option[0], "cannot change on --resume")
     longer = fer_edge("train", "--out", run, "--resume", "--epochs", 60, check=False)
     assert_one_line_error(longer, "--epochs 60", "cosine schedule ends at epoch 40", "--init-from")

@@ -52,6 +52,24 @@ def test_teachers_without_a_weight_give_half_the_targets_and_no_teachers_none(tm
         check_distillation(new_run_config(arch="edge", data=tmp_path, distill_weight=0.3))
 
 
+def test_an_init_seed_changes_the_training_draws_and_not_the_validation_split(tmp_path: Path, train_split: Dataset) -> None:
+    """Teachers of one ensemble differ in --init-seed and hold out the faces of --seed; a run
+    recorded before the option existed trains from its --seed as it did."""
+    from fer_edge.train.config import TrainConfig, new_run_config
+    from fer_edge.train.restore import check_same_split
+
+    teacher = new_run_config(arch="wide", data=tmp_path, seed=3, init_seed=5)
+    student = new_run_config(arch="edge", data=tmp_path, seed=3)
+    assert (teacher.training_seed, student.training_seed) == (5, 3)
+    for ours, theirs in zip(teacher.split_indices(train_split.labels), student.split_indices(train_split.labels)):
+        np.testing.assert_array_equal(ours, theirs)
+    check_same_split(tmp_path / "wide.keras", teacher.to_dict(), student)  # accepted: the same split
+    other_split = new_run_config(arch="wide", data=tmp_path, seed=5)
+    assert not np.array_equal(other_split.split_indices(train_split.labels)[1], student.split_indices(train_split.labels)[1])
+    old_record = {k: v for k, v in student.to_dict().items() if k != "init_seed"}
+    assert TrainConfig.from_dict(old_record).training_seed == 3
+
+
 def test_the_training_pipeline_feeds_the_given_targets(test_split: Dataset) -> None:
     """Each training face arrives with its own target row, whatever the shuffle; validation keeps the labels."""
     from fer_edge.train.pipeline import make_datasets
@@ -104,9 +122,12 @@ def test_a_student_trains_on_its_teachers_probabilities(tiny_run: Path, fer2013_
 
     teacher = tiny_run / "model.keras"
     out = tmp_path / "student"
+    # --init-seed gives the student its own initialisation on the teacher's split (--seed 3).
     fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 1000, "--batch-size", 32, "--seed", 3,
-             "--epochs", 1, "--teacher", teacher, "--distill-weight", 0.7, "--distill-temperature", 2, "--out", out)  # fmt: skip
+             "--init-seed", 5, "--epochs", 1, "--teacher", teacher, "--distill-weight", 0.7, "--distill-temperature", 2,
+             "--out", out)  # fmt: skip
     run = json.loads((out / "run.json").read_text())
+    assert (run["config"]["seed"], run["config"]["init_seed"]) == (3, 5)
     record = run["distillation"]
     assert record["weight"] == 0.7 and record["temperature"] == 2.0
     assert record["teachers"][0]["sha256"] and record["teachers"][0]["commands"] == json.loads((tiny_run / "run.json").read_text())["commands"]

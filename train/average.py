@@ -153,7 +153,7 @@ def export_running_average(run: Path) -> Path:
         raise FerEdgeError(f"{run}: holds no weight average after epoch {epoch} (--average-from {config.recipe.average_from})")
     full = load_split(config.data, "train")
     train_idx, _ = config.split_indices(full.labels)
-    model = averaged_model(config.arch, average, full.images[train_idx], seed=config.seed)
+    model = averaged_model(config.arch, average, full.images[train_idx], seed=config.training_seed)
     path = run / RUNNING_AVERAGE
     tmp = temporary(path)
     model.save(tmp)

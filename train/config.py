@@ -24,7 +24,7 @@ from fer_edge.train.backend import PRECISIONS, STRATEGIES, check_option
 
 #: The architecture a run trains when none is named: the shipped edge model's.
 DEFAULT_ARCH = "edge"
-#: Seed of the validation split, initialisation and augmentation.
+#: Seed of the validation split, and of initialisation and augmentation unless ``init_seed`` is set.
 DEFAULT_SEED = 0
 #: Share of train/ held out (stratified) to choose the best epoch on.
 DEFAULT_VAL_FRACTION = 0.1
@@ -68,6 +68,14 @@ class TrainConfig:
     command: str = ""
     init_from: str | None = None  # a shipped .keras whose weights the run starts from (fine-tuning)
     teachers: list[str] = field(default_factory=list)  # models distilled into this one (train/distill.py)
+    init_seed: int | None = None  # initialisation and augmentation seed when it differs from the split's
+
+    @property
+    def training_seed(self) -> int:
+        """Seed of the initial weights, the batches, augmentation and dropout: ``init_seed``, or
+        ``seed``. Runs that differ only in it hold out the same validation split, so they can be
+        ensembled as teachers and compared on the same faces."""
+        return self.seed if self.init_seed is None else self.init_seed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,6 +124,7 @@ def new_run_config(
     data: str | Path,
     out: str | Path | None = None,
     seed: int | None = None,
+    init_seed: int | None = None,
     val_fraction: float | None = None,
     limit_per_class: int | None = None,
     precision: str | None = None,
@@ -141,6 +150,7 @@ def new_run_config(
         data=str(data),
         out=str(out if out is not None else default_out(arch)),
         seed=DEFAULT_SEED if seed is None else seed,
+        init_seed=init_seed,
         val_fraction=DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction,
         limit_per_class=limit_per_class,
         precision=precision or DEFAULT_PRECISION,

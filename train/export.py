@@ -93,7 +93,7 @@ def finish_run(
     os.replace(tmp, run.model)
 
     plot_history(
-        run.history, run.curves, title=f"{config.arch} (seed {config.seed})",
+        run.history, run.curves, title=f"{config.arch} (seed {config.training_seed})",
         average=averaged["validation"]["average"] if averaged else None,
     )  # fmt: skip
     report = None

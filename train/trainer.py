@@ -117,7 +117,7 @@ def train(
     import keras
 
     check_strategy(config.strategy)  # before data loads: mirrored needs the TensorFlow backend
-    keras.utils.set_random_seed(config.seed + state.get("epoch", 0))
+    keras.utils.set_random_seed(config.training_seed + state.get("epoch", 0))
     precision = resolve_precision(config.precision)
     keras.mixed_precision.set_global_policy(precision)
 
@@ -141,7 +141,7 @@ def train(
         train_targets = mix_targets(full.labels[train_idx], soft, recipe.distill_weight)
     train_batches, validation = make_datasets(
         full, train_idx, val_idx, batch_size=recipe.batch_size, augment=recipe.augment, mixup=recipe.mixup,
-        seed=config.seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets, label_views=label_views,
+        seed=config.training_seed, first_epoch=int(state.get("epoch", 0)), train_targets=train_targets, label_views=label_views,
     )  # fmt: skip
 
     if not resume:
@@ -204,7 +204,7 @@ def train(
     if recipe.average_from:
         average = WeightAverage.load(run.checkpoints, recipe.average_from, int(state.get("epoch", 0)))
     callbacks = [
-        reseed_each_epoch(config.seed),
+        reseed_each_epoch(config.training_seed),
         keras.callbacks.CSVLogger(str(run.history), append=resume),
         epoch_checkpoint(run, recipe.monitor, recipe.patience, state, average),
     ]

@@ -45,7 +45,7 @@ def score_average(
     """
     import keras
 
-    model = averaged_model(config.arch, average, train_faces, seed=config.seed)
+    model = averaged_model(config.arch, average, train_faces, seed=config.training_seed)
     scores = {"average": validation_scores(model, config.recipe, validation), "best_epoch": validation_scores(best_model, config.recipe, validation)}
     last = average.start_epoch + average.count - 1
 
