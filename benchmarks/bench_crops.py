@@ -6,7 +6,9 @@ For each model this measures, on pasted ``test/`` faces of 96-192 px (seed 1 by 
 the mapping was chosen on), the median ratio of the crop's side to the raw box's side and the
 crop centre's offset from the box centre (in box sides, negative: higher): the ``crop_scale`` and
 ``crop_shift_y`` of ``device/blazeface.py``. With the shipped mapping it then reports how often
-the classifier gives a found face the label it gives the dataset's own 48x48 crop.
+the classifier gives a found face the label it gives the dataset's own 48x48 crop, for each model
+and for the default detector (whose closer looks box small faces with short-range), on faces of
+96-192 px and of 48-95 px.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
 from fer_edge.device.classifier import TFLiteClassifier
 from fer_edge.device.faces import crop_faces
+from fer_edge.device.detector import FaceDetector, make_detector
 from fer_edge.device.runner import default_model_path
-from fer_edge.placed_faces import match_faces, place_faces
+from fer_edge.placed_faces import PlacedFrames, match_faces, place_faces
 
 
 def raw_geometry(detector: BlazeFaceDetector, frames: list[np.ndarray], truth: list[list[list[int]]]) -> tuple[float, float, int]:
@@ -50,21 +53,33 @@ def main() -> None:
     for model, score in ((FULL_RANGE, 0.4), (SHORT_RANGE, 0.4)):
         raw = dataclasses.replace(model, crop_scale=1.0, crop_shift_y=0.0)
         scale, shift, count = raw_geometry(BlazeFaceDetector(score, model=raw), placed.frames, placed.boxes)
-        detector = BlazeFaceDetector(score, model=model)
-        agree = found = 0
-        for frame, boxes, indices in zip(placed.frames, placed.boxes, placed.indices):
-            detected = detector.detect(frame)
-            matches, _ = match_faces(boxes, detected)
-            if matches[0] is None:
-                continue
-            found += 1
-            label = classifier.predict(crop_faces(frame, detected[matches[0] : matches[0] + 1])).argmax(axis=1)[0]
-            agree += int(label == direct[indices[0]])
+        agree, found = agreement(BlazeFaceDetector(score, model=model), placed, classifier, direct)
         print(
             f"{model.name} (min score {score}): from {count} faces, crop_scale {scale:.2f}, crop_shift_y {shift:+.2f} "
             f"(shipped: {model.crop_scale}, {model.crop_shift_y:+.2f}); "
             f"label agreement with the dataset crop {agree / max(found, 1):.1%} of {found} found"
         )
+    small = place_faces(test, args.frames, (48, 95), args.seed + 1)
+    small_flat = [i for frame in small.indices for i in frame]
+    direct.update(zip(small_flat, classifier.predict(test.images[small_flat]).argmax(axis=1)))
+    for sizes, frames in (("96-192 px", placed), ("48-95 px", small)):
+        agree, found = agreement(make_detector(), frames, classifier, direct)
+        print(f"the default detector (auto), {sizes} faces: label agreement with the dataset crop {agree / max(found, 1):.1%} of {found} found")
+
+
+def agreement(detector: FaceDetector, placed: PlacedFrames, classifier: TFLiteClassifier, direct: dict[int, int]) -> tuple[int, int]:
+    """Of the faces ``detector`` finds, how many the classifier labels from the found box as it
+    labels the dataset's own crop (``direct``: test/ index to label), and how many it finds."""
+    agree = found = 0
+    for frame, boxes, indices in zip(placed.frames, placed.boxes, placed.indices):
+        detected = detector.detect(frame)
+        matches, _ = match_faces(boxes, detected)
+        if matches[0] is None:
+            continue
+        found += 1
+        label = classifier.predict(crop_faces(frame, detected[matches[0] : matches[0] + 1])).argmax(axis=1)[0]
+        agree += int(label == direct[indices[0]])
+    return agree, found
 
 
 if __name__ == "__main__":

@@ -93,8 +93,9 @@ def shrink(gray: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
-    """One box per face: overlapping detections averaged, weighted by score (as MediaPipe does).
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> tuple[np.ndarray, np.ndarray]:
+    """One box per face: overlapping detections averaged, weighted by score (as MediaPipe does),
+    with each face's highest score; highest score first.
 
     Averaging steadies the box of a small face, which the model places a little differently from
     one anchor to the next; plain suppression kept fewer pasted test faces (benchmarks/README.md).
@@ -102,7 +103,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) ->
     order = np.argsort(-scores)
     boxes, scores = boxes[order], scores[order]
     left = np.ones(len(scores), dtype=bool)
-    merged = []
+    merged, best = [], []
     for i in range(len(scores)):
         if not left[i]:
             continue
@@ -110,7 +111,8 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) ->
         left &= ~group
         weights = scores[group]
         merged.append((boxes[group] * weights[:, None]).sum(axis=0) / weights.sum())
-    return np.asarray(merged, dtype=np.float64).reshape(-1, 4)
+        best.append(scores[i])
+    return np.asarray(merged, dtype=np.float64).reshape(-1, 4), np.asarray(best, dtype=np.float64)
 
 
 class BlazeFaceDetector:
@@ -160,12 +162,18 @@ class BlazeFaceDetector:
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Boxes (K, 4) int32 as ``x, y, w, h`` in ``gray``'s pixels, largest face first (BGR is made grey)."""
         gray = to_gray(gray)
+        boxes, _ = self.scored_faces(gray, self.min_score)
+        return self.crops(boxes, gray.shape)
+
+    def scored_faces(self, gray: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        """The model's own boxes (K, 4) float ``x, y, w, h`` in ``gray``'s pixels, and their scores,
+        for every face scoring ``min_score`` or more, highest score first."""
         height, width = gray.shape[:2]
         input_size = self.model.input_size
         scale = input_size / max(height, width)
         fit_w, fit_h = max(1, round(width * scale)), max(1, round(height * scale))
         pad_x, pad_y = (input_size - fit_w) // 2, (input_size - fit_h) // 2
-        small = shrink(gray, fit_w, fit_h)
+        small = gray if (fit_w, fit_h) == (width, height) else shrink(gray, fit_w, fit_h)
         self.canvas.fill(-1.0)  # black, in the model's [-1, 1] range
         self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w, :] = (small.astype(np.float32) / 127.5 - 1.0)[..., None]
         self.interpreter.set_tensor(self.input_index, self.canvas)
@@ -173,23 +181,27 @@ class BlazeFaceDetector:
         raw = self.interpreter.get_tensor(self.boxes_index)[0]
         logits = self.interpreter.get_tensor(self.scores_index)[0, :, 0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
-        keep = scores >= self.min_score
+        keep = scores >= min_score
         if not keep.any():
-            return np.zeros((0, 4), dtype=np.int32)
+            return np.zeros((0, 4), dtype=np.float64), np.zeros(0, dtype=np.float64)
         raw, anchors = raw[keep], self.anchors[keep]
         centre = anchors * input_size + raw[:, 0:2]  # input pixels
         extent = raw[:, 2:4]
-        boxes = np.concatenate([centre - extent / 2.0, extent], axis=1)
-        boxes = weighted_nms(boxes, scores[keep])
-        # Back to frame pixels, then to FER2013's crop: square, larger, a little higher.
+        boxes, scores = weighted_nms(np.concatenate([centre - extent / 2.0, extent], axis=1), scores[keep])
         boxes[:, 0] -= pad_x
         boxes[:, 1] -= pad_y
-        boxes /= scale
+        return boxes / scale, scores
+
+    def crops(self, boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The model's boxes as FER2013 crops (square, larger, a little higher; see
+        :class:`BlazeFaceModel`) in int32 ``x, y, w, h``, those centred in a frame of ``shape``,
+        largest first."""
+        height, width = shape[:2]
         box_side = np.maximum(boxes[:, 2], boxes[:, 3])
         side = box_side * self.model.crop_scale
         cx = boxes[:, 0] + boxes[:, 2] / 2.0
         cy = boxes[:, 1] + boxes[:, 3] / 2.0 + self.model.crop_shift_y * box_side
         crops = np.stack([cx - side / 2.0, cy - side / 2.0, side, side], axis=1)
         inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height) & (side >= 1)
-        crops = np.round(crops[inside]).astype(np.int32)
+        crops = np.round(crops[inside]).astype(np.int32).reshape(-1, 4)
         return crops[np.argsort(-crops[:, 2] * crops[:, 3], kind="stable")]

@@ -1,17 +1,18 @@
 """Find faces in a frame: :func:`make_detector` builds the ``--detector`` by name.
 
-- ``auto`` (the default): BlazeFace full-range and short-range on the whole frame, short-range's
-  faces kept away from full-range's (:class:`UnionDetector`).
+- ``auto`` (the default): BlazeFace full-range on the whole frame; where it is unsure, short-range
+  looks again at a closer crop (:class:`LookCloser`).
 - ``full-range`` or ``short-range``: one of MediaPipe's BlazeFace models (``blazeface.py``).
 - ``haar``: the Haar cascade that OpenCV 4.x ships, on a downscaled copy of the frame.
 
 Why this default (``benchmarks/bench_detectors.py``; its table is in ``benchmarks/README.md``):
-full-range sees the frame at 192x192 on a finer anchor grid and, in the real portraits measured,
-found every face from 96 px and most from 64 px in a 640x480 frame, with almost no false boxes;
-short-range, trained on selfies, finds more of the tightly cropped FER2013 faces from 128 px up,
-and adds them. The cascade finds more of the 64-128 px pasted faces, but few real faces under
-96 px, is slower (more on a cluttered frame, more at a larger width) and gives more false boxes
-in a room, so it is not part of the default.
+full-range sees the frame at 192x192 on a fine anchor grid and, in the real portraits measured,
+finds every face from 96 px in a 640x480 frame with almost no false boxes, but scores small and
+tightly cropped faces low. Short-range, given a square three times such a candidate's side,
+sees the face at the scale it was trained for and confirms most of them: small real faces and
+pasted FER2013 faces are found several times as often as by either model on the whole frame, at
+a bounded cost (at most three looks a frame). The cascade finds fewer small real faces, is
+slower and gives more false boxes in a room, so it is not part of the default.
 """
 
 from __future__ import annotations
@@ -23,17 +24,29 @@ import cv2
 import numpy as np
 
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
+from fer_edge.device.faces import to_gray
 from fer_edge.device.smoothing import box_iou
 from fer_edge.errors import FerEdgeError
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
-#: In ``auto``, ``--min-face-score`` sets full-range's minimum score and short-range's follows this
-#: much above it (0.5 and 0.6 by default, each model's own): on photos of no person short-range
-#: reports cat faces and coffee cups at 0.5 that it does not at 0.6.
-SHORT_RANGE_MARGIN = SHORT_RANGE.min_score - FULL_RANGE.min_score
-#: A second detector's box overlapping one of the first's by this IoU or more is the same face.
+#: In ``auto``: full-range's faces scoring this much or more are taken as they are
+#: (``--min-face-score``); on photos of no person it boxes nothing at 0.6, two faces per 100
+#: frames at 0.5.
+AUTO_MIN_SCORE = 0.6
+#: In ``auto``, a face short-range finds on a closer look must score this much above
+#: ``--min-face-score`` (0.7 by default): at 0.6 it found a few faces on the cat and the cups.
+CLOSER_MARGIN = 0.1
+#: Full-range faces scoring this much or more, up to ``--min-face-score``, are looked at closer.
+CANDIDATE_SCORE = 0.1
+#: At most this many closer looks per frame, strongest candidates first (each costs about one
+#: short-range pass, 0.7 ms on a 2-vCPU x86_64 VM).
+CLOSER_LOOKS = 3
+#: The closer look's square is this many times the candidate's side: short-range then sees the
+#: face at about a third of its input, as in the selfies it was trained on.
+CLOSER_ZOOM = 3.0
+#: A box overlapping a face already found by this IoU or more is that face.
 SAME_FACE_IOU = 0.3
 
 #: ``--detector`` choices, the default first.
@@ -81,42 +94,101 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
         return HaarFaceDetector(detect_width=DEFAULT_DETECT_WIDTH if detect_width is None else detect_width)
     if name in (FULL_RANGE.name, SHORT_RANGE.name):
         return BlazeFaceDetector(min_score, threads, model=FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE)
-    full = FULL_RANGE.min_score if min_score is None else min_score
-    short = min(0.99, full + SHORT_RANGE_MARGIN)
-    return UnionDetector(BlazeFaceDetector(full, threads, model=FULL_RANGE), BlazeFaceDetector(short, threads, model=SHORT_RANGE))
+    accept = AUTO_MIN_SCORE if min_score is None else min_score
+    return LookCloser(
+        BlazeFaceDetector(accept, threads, model=FULL_RANGE), BlazeFaceDetector(min(0.99, accept + CLOSER_MARGIN), threads, model=SHORT_RANGE)
+    )
 
 
-class UnionDetector:
-    """``first``'s faces, and ``second``'s away from them.
+def away_from(second: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Which of ``second``'s boxes are other faces than ``first``'s: those overlapping none of
+    them by :data:`SAME_FACE_IOU` or more and centred inside none of them."""
+    if not len(first) or not len(second):
+        return np.ones(len(second), dtype=bool)
+    centres = second[:, :2] + second[:, 2:] / 2.0
+    inside = (
+        (centres[:, None, 0] >= first[None, :, 0])
+        & (centres[:, None, 0] < first[None, :, 0] + first[None, :, 2])
+        & (centres[:, None, 1] >= first[None, :, 1])
+        & (centres[:, None, 1] < first[None, :, 1] + first[None, :, 3])
+    ).any(axis=1)
+    return (box_iou(second, first).max(axis=1) < SAME_FACE_IOU) & ~inside
 
-    Both look at every frame, so in a group the faces one misses the other can add, wherever they
-    are: a second detector run only on frames where the first finds nothing never looks for the
-    rest of a group once one face is found. A ``second`` box that overlaps a ``first`` one
-    (IoU >= :data:`SAME_FACE_IOU`) or is centred inside one is the same face and is dropped.
+
+def largest_first(boxes: np.ndarray) -> np.ndarray:
+    """``boxes`` by area, largest first (the order every detector returns)."""
+    return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+
+
+def square_around(gray: np.ndarray, cx: float, cy: float, side: float) -> tuple[np.ndarray, int, int]:
+    """The ``side`` px square of ``gray`` centred at (``cx``, ``cy``), black beyond the frame, and
+    its top-left corner in ``gray``'s pixels."""
+    height, width = gray.shape[:2]
+    size = max(1, int(round(side)))
+    x0, y0 = int(round(cx - size / 2.0)), int(round(cy - size / 2.0))
+    square = np.zeros((size, size), dtype=gray.dtype)
+    left, top, right, bottom = max(0, x0), max(0, y0), min(width, x0 + size), min(height, y0 + size)
+    if right > left and bottom > top:
+        square[top - y0 : bottom - y0, left - x0 : right - x0] = gray[top:bottom, left:right]
+    return square, x0, y0
+
+
+class LookCloser:
+    """Full-range on the whole frame; where it is unsure, short-range looks again, closer.
+
+    Full-range sees a 640x480 frame at 192x192, where a 48-64 px face is 15-20 px: it still
+    ranks the face among its candidates, but often under its minimum score. Its candidates from
+    :data:`CANDIDATE_SCORE` up (at most :data:`CLOSER_LOOKS` a frame, strongest first, none on a
+    face already taken) are cut out at :data:`CLOSER_ZOOM` times their side and given to
+    short-range, which then sees the face at the scale it was trained for and keeps it when it
+    scores its own minimum. The second model so looks at every part of the frame where the first
+    saw something, in every frame, not only where the first found nothing.
+    (``benchmarks/bench_detectors.py``: found rates, false boxes and time in benchmarks/README.md.)
     """
 
-    def __init__(self, first: FaceDetector, second: FaceDetector) -> None:
-        self.first, self.second = first, second
+    def __init__(
+        self,
+        full: BlazeFaceDetector,
+        closer: BlazeFaceDetector,
+        looks: int = CLOSER_LOOKS,
+        zoom: float = CLOSER_ZOOM,
+        candidate_score: float = CANDIDATE_SCORE,
+    ) -> None:
+        self.full, self.closer, self.looks, self.zoom, self.candidate_score = full, closer, looks, zoom, candidate_score
 
     def describe(self) -> str:
-        return f"{self.first.describe()}, plus {self.second.describe()} for the faces it misses"
+        return f"{self.full.describe()}; its weaker candidates looked at closer by {self.closer.describe()}"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
-        first = self.first.detect(gray)
-        second = self.second.detect(gray)
-        if len(first) and len(second):
-            centres = second[:, :2] + second[:, 2:] / 2.0
-            inside = (
-                (centres[:, None, 0] >= first[None, :, 0])
-                & (centres[:, None, 0] < first[None, :, 0] + first[None, :, 2])
-                & (centres[:, None, 1] >= first[None, :, 1])
-                & (centres[:, None, 1] < first[None, :, 1] + first[None, :, 3])
-            ).any(axis=1)
-            second = second[(box_iou(second, first).max(axis=1) < SAME_FACE_IOU) & ~inside]
-        if not len(second):
-            return first
-        boxes = np.concatenate([first, second])
-        return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+        gray = to_gray(gray)
+        boxes, scores = self.full.scored_faces(gray, self.candidate_score)
+        sure = scores >= self.full.min_score
+        faces = self.full.crops(boxes[sure], gray.shape)
+        looks = 0
+        for box in boxes[~sure]:  # strongest first
+            if looks == self.looks:
+                break
+            side = max(box[2], box[3])
+            centre = np.array([[box[0] + box[2] / 2.0, box[1] + box[3] / 2.0, 0.0, 0.0]])
+            if len(faces) and not away_from(centre, faces.astype(np.float64))[0]:
+                continue  # already found, by full-range or by an earlier look
+            looks += 1
+            closer = self.look_closer(gray, centre[0, 0], centre[0, 1], side)
+            if len(closer):
+                closer = self.closer.crops(closer, gray.shape)
+                faces = np.concatenate([faces, closer[away_from(closer, faces)]]) if len(faces) else closer
+        if not len(faces):  # a face filling the frame, which full-range scores low
+            faces = self.closer.crops(self.closer.scored_faces(gray, self.full.min_score)[0], gray.shape)
+        return largest_first(faces)
+
+    def look_closer(self, gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
+        """Short-range's boxes of the faces in the square of :data:`CLOSER_ZOOM` times ``side``
+        centred at (``cx``, ``cy``), in ``gray``'s pixels: the candidate's face, and in a group the
+        faces beside it, which a look then finds at no extra cost."""
+        square, x0, y0 = square_around(gray, cx, cy, self.zoom * side)
+        closer, _ = self.closer.scored_faces(square, self.closer.min_score)
+        closer[:, :2] += (x0, y0)
+        return closer
 
 
 class EveryNthFrame:

@@ -52,7 +52,7 @@ def found_rate(pipeline: FacePipeline, frames: list[np.ndarray], truth: list[lis
     return found / max(shown, 1), false
 
 
-@pytest.mark.parametrize(("size", "floor"), [(64, 0.45), (96, 0.95), (128, 0.95)])
+@pytest.mark.parametrize(("size", "floor"), [(48, 0.4), (64, 0.85), (96, 0.95), (128, 0.95)])
 def test_people_in_real_photos_are_found_when_their_faces_are_small(pipeline, people, scenes, size, floor):
     """A person a few metres off: each portrait placed with its face at ``size`` px on a room-like view."""
     rng = np.random.default_rng(SEED + size)
@@ -75,7 +75,7 @@ def test_small_pasted_test_faces_are_found_and_labelled(pipeline, test_split):
                 found += 1
                 labelled += result.faces[match].label == test_split.labels[index]
     print(f"64 px test faces: found {found / 150:.0%}, labelled right {labelled / 150:.0%} of shown")
-    assert found / 150 >= 0.08
+    assert found / 150 >= 0.6
     assert labelled >= 0.5 * found  # the 48x48 crop of a 64 px face still reads like the dataset's
 
 
@@ -101,21 +101,37 @@ def group_rates(test_split, name: str) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def test_faces_in_a_group_are_found_within_ten_points_of_the_same_faces_alone(test_split):
-    """Measured (341 faces): auto 31.1% in groups against 37.2% alone. BlazeFace loses a few points
-    per face when other faces share the frame (the cascade, measured the same way, loses none)."""
+def test_real_people_in_a_group_are_found_within_five_points_of_the_same_people_alone(people, scenes):
+    """The three portraits side by side with faces of 48-160 px, against each person alone at the
+    same face size on the same kind of view: a group costs a face no more than five points."""
+    rng = np.random.default_rng(SEED + 5)
+    detector = make_detector()
+    found = {"group": [0, 0], "alone": [0, 0]}
+
+    def count(kind: str, frame: np.ndarray, boxes: list[list[int]]) -> None:
+        matches, _ = match_faces(boxes, detector.detect(frame))
+        found[kind][0] += sum(m is not None for m in matches)
+        found[kind][1] += len(boxes)
+
+    for _ in range(40):
+        sizes = [int(s) for s in rng.integers(48, 161, len(people))]
+        count("group", *photos.photo_group(people, sizes, rng, scenes))
+        for person, size in zip(people, sizes):
+            count("alone", *photos.photo_group([person], [size], rng, scenes))
+    in_group, alone = (found[k][0] / found[k][1] for k in ("group", "alone"))
+    print(f"real people in groups of three: found {in_group:.1%}, the same people alone {alone:.1%}")
+    assert in_group >= alone - 0.05
+
+
+def test_pasted_test_faces_in_a_group_are_found_more_often_than_by_full_range_alone(test_split):
+    """Pasted FER2013 crops (64-160 px, 2-6 a frame) are found less often in a group than alone:
+    beside other faces full-range scores them lower, so fewer become candidates for a closer look
+    (benchmarks/README.md, "Face detectors"). The floor guards what the default finds there."""
     in_group, alone = group_rates(test_split, "auto")
-    print(f"test faces in groups of 2-6: found {in_group:.1%}, the same faces alone {alone:.1%}")
-    assert in_group >= alone - 0.10
-
-
-def test_in_groups_the_second_model_adds_the_faces_the_first_misses(test_split):
-    """The default finds more faces of a group than full-range alone and at least what short-range
-    alone finds: short-range looks beyond full-range's faces, not only on frames without one."""
-    rates = {name: group_rates(test_split, name)[0] for name in ("auto", "full-range", "short-range")}
-    print(f"test faces in groups of 2-6: {rates}")
-    assert rates["auto"] > rates["full-range"]
-    assert rates["auto"] >= rates["short-range"]
+    full_range, _ = group_rates(test_split, "full-range")
+    print(f"test faces in groups of 2-6: found {in_group:.1%}, the same faces alone {alone:.1%}, full-range alone in groups {full_range:.1%}")
+    assert in_group >= 0.40
+    assert in_group >= full_range + 0.15
 
 
 def test_frames_with_no_face_get_almost_no_boxes(pipeline, scenes):

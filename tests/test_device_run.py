@@ -81,7 +81,7 @@ def test_run_finds_faces_where_placed_and_labels_them_like_the_model(placed_vide
 
 
 def test_the_default_detector_finds_at_least_what_each_of_its_models_finds(placed_video):
-    """``auto`` keeps full-range's faces and adds short-range's where full-range found none."""
+    """``auto`` keeps full-range's sure faces and adds those short-range confirms on a closer look."""
     capture = cv2.VideoCapture(str(placed_video.path))
     frames = []
     while (read := capture.read())[0]:
@@ -144,7 +144,7 @@ def test_run_writes_json_file_and_annotated_video(placed_video, edge_int8_model,
     assert len(out_json.read_text().splitlines()) == 12
     assert "interpreter:" in done.stdout and "--max-frames 12" in done.stdout
     assert re.search(
-        r"detector: BlazeFace full-range on \w+, min score 0\.5, plus BlazeFace short-range on \w+, min score 0\.6 for the faces it misses",
+        r"detector: BlazeFace full-range on \w+, min score 0\.6; its weaker candidates looked at closer by BlazeFace short-range on \w+, min score 0\.7;",
         done.stdout,
     ), done.stdout
     capture = cv2.VideoCapture(str(out_video))

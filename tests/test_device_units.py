@@ -12,7 +12,7 @@ import pytest
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, anchor_centres, weighted_nms
-from fer_edge.device.detector import EveryNthFrame, HaarFaceDetector, UnionDetector, find_cascade, make_detector
+from fer_edge.device.detector import EveryNthFrame, HaarFaceDetector, LookCloser, away_from, find_cascade, make_detector
 from fer_edge.device.faces import clip_box, crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
@@ -143,33 +143,50 @@ def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
         BlazeFaceDetector(model=FULL_RANGE, model_path=SHORT_RANGE.path)
 
 
-class ListedBoxes:
-    """A detector that returns set boxes and counts its calls (combining detectors, without images)."""
-
-    def __init__(self, boxes: list[list[int]]) -> None:
-        self.boxes, self.calls = np.array(boxes, dtype=np.int32).reshape(-1, 4), 0
-
-    def detect(self, gray: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        return self.boxes
-
-    def describe(self) -> str:
-        return "listed"
+def test_boxes_away_from_found_faces_are_other_faces():
+    """A box is another face unless it overlaps a found one (IoU >= 0.3) or is centred inside one:
+    a much larger box centred on a face (IoU under 0.3) is still that face."""
+    found = np.array([[10, 10, 40, 40], [30, 130, 20, 20]])
+    boxes = np.array([[12, 11, 40, 40], [150, 20, 60, 60], [0, 100, 80, 80]])
+    np.testing.assert_array_equal(away_from(boxes, found), [False, True, False])
+    np.testing.assert_array_equal(away_from(boxes, np.zeros((0, 4))), [True, True, True])
+    assert away_from(np.zeros((0, 4)), found).shape == (0,)
 
 
-def test_union_adds_the_second_detectors_faces_where_the_first_found_none():
-    """In a group the first detector finds one face and the second two: the other face is added,
-    the shared one is not doubled, and the largest face comes first."""
-    frame = np.zeros((200, 300), np.uint8)
-    first = ListedBoxes([[10, 10, 40, 40]])
-    second = ListedBoxes([[12, 11, 40, 40], [150, 20, 60, 60]])
-    np.testing.assert_array_equal(UnionDetector(first, second).detect(frame), [[150, 20, 60, 60], [10, 10, 40, 40]])
-    assert (first.calls, second.calls) == (1, 1)
-    np.testing.assert_array_equal(UnionDetector(ListedBoxes([]), second).detect(frame), second.boxes[[1, 0]])
-    # A much larger box centred on the first's face (IoU under 0.3) is still that face.
-    larger = ListedBoxes([[0, 0, 80, 80]])
-    np.testing.assert_array_equal(UnionDetector(ListedBoxes([[30, 30, 20, 20]]), larger).detect(frame), [[30, 30, 20, 20]])
-    np.testing.assert_array_equal(UnionDetector(first, ListedBoxes([])).detect(frame), first.boxes)
+class BlobModel:
+    """A stand-in for a BlazeFace model: ``scored_faces`` gives set candidates (full-range's part)
+    or, with none set, boxes the bright blobs of the image it is given (short-range's closer look),
+    so the test sees where each look was cut from. Its crops are its boxes."""
+
+    def __init__(self, min_score: float, candidates: list[tuple[list[float], float]] | None = None) -> None:
+        self.min_score, self.candidates, self.looked_at = min_score, candidates, []
+
+    def scored_faces(self, gray: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        if self.candidates is not None:
+            kept = [(box, score) for box, score in self.candidates if score >= min_score]
+            return np.array([b for b, _ in kept], dtype=np.float64).reshape(-1, 4), np.array([s for _, s in kept])
+        self.looked_at.append(gray.shape)
+        count, _, stats, _ = cv2.connectedComponentsWithStats((gray > 128).astype(np.uint8))
+        return stats[1:count, :4].astype(np.float64), np.ones(count - 1)
+
+    def crops(self, boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.round(boxes).astype(np.int32).reshape(-1, 4)
+
+
+def test_looking_closer_confirms_weak_candidates_in_the_frames_own_pixels():
+    """Full-range is sure of one face and unsure of four; the closer look at the strongest three
+    (squares of three times their side) finds the two that are faces, in frame coordinates, and the
+    fourth candidate is never looked at. A weak candidate on a sure face costs no look."""
+    frame = np.zeros((480, 640), np.uint8)
+    frame[100:120, 300:320] = 255  # the face under candidate b
+    frame[300:330, 500:530] = 255  # the face under candidate c
+    frame[400:420, 50:70] = 255  # a face under candidate e, beyond the looks allowed
+    full = BlobModel(0.6, [([10, 10, 60, 60], 0.9), ([22, 22, 30, 30], 0.5), ([298, 98, 24, 24], 0.4),
+                           ([505, 305, 20, 20], 0.3), ([200, 200, 20, 20], 0.2), ([48, 398, 24, 24], 0.15)])  # fmt: skip
+    closer = BlobModel(0.7)
+    boxes = LookCloser(full, closer, looks=3, zoom=3.0).detect(frame)
+    np.testing.assert_array_equal(boxes, [[10, 10, 60, 60], [500, 300, 30, 30], [300, 100, 20, 20]])
+    assert closer.looked_at == [(72, 72), (60, 60), (60, 60)]
 
 
 class CountingBoxes:
@@ -266,8 +283,9 @@ def test_labels_of_faces_side_by_side_do_not_overlap():
 
 def test_weighted_nms_averages_one_face_by_score_and_keeps_faces_apart():
     boxes = np.array([[0, 0, 10, 10], [2, 0, 10, 10], [50, 50, 10, 10]], dtype=np.float64)
-    merged = weighted_nms(boxes, np.array([0.6, 0.2, 0.9]))
+    merged, scores = weighted_nms(boxes, np.array([0.6, 0.2, 0.9]))
     np.testing.assert_allclose(merged, [[50, 50, 10, 10], [0.5, 0, 10, 10]])
+    np.testing.assert_allclose(scores, [0.9, 0.6])
 
 
 @pytest.mark.parametrize(
