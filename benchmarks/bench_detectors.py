@@ -7,6 +7,8 @@ FER2013 test faces and on real photos, in 640x480 frames.
 - Photos: the public-domain portraits of ``fer_edge/photos.py``, scaled so the face is each size,
   on views of photos of no person; and groups of the three side by side.
 - False boxes per 100 frames with no face: grey noise and views of photos of no person.
+- Faces that fill much of the frame: the portraits at 256-400 px, pasted faces at 256 and 320
+  px, and the dataset's own 48x48 images, for the default and each model alone.
 - Skipping frames: the default detecting every 1st, 2nd or 3rd frame of drifting faces, the last
   boxes kept in between.
 
@@ -30,8 +32,8 @@ from tqdm import tqdm
 
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, weighted_nms
-from fer_edge.device.detector import FaceDetector, HaarFaceDetector, LookCloser, away_from, largest_first, make_detector
-from fer_edge.device.faces import to_gray
+from fer_edge.device.detector import FaceDetector, HaarFaceDetector, LookCloser, away_from, make_detector
+from fer_edge.device.faces import largest_first, to_gray
 from fer_edge.device.interpreter import backend_version
 from fer_edge.photos import background, empty_scenes, photo_group, place_photo, portraits
 from fer_edge.placed_faces import match_faces, moving_faces, noise_frame, place_faces
@@ -57,6 +59,9 @@ class UnionDetector:
 
     def __init__(self, first: FaceDetector, second: FaceDetector) -> None:
         self.first, self.second = first, second
+
+    def describe(self) -> str:
+        return f"{self.first.describe()}, plus {self.second.describe()} away from its faces"
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         first, second = self.first.detect(gray), self.second.detect(gray)
@@ -99,6 +104,33 @@ def skipping(frames: int, speeds: tuple[float, ...], seed: int, threads: int) ->
             count += len(placed.frames)
             cells += f"{found / len(placed.frames):>14.0%}"
         rows.append(f"{'every frame' if n == 1 else f'every {n} frames':<28}{cells}{1000 * seconds / count:>10.1f}")
+    return "\n".join(rows)
+
+
+def filling(frames: int, seed: int, threads: int) -> str:
+    """Found rate of the default and of each model alone on faces that fill much of the frame:
+    the portraits at 256-400 px, pasted test faces at 256 and 320 px, and the dataset's own 48x48
+    images (the face is the whole image)."""
+    test = load_split(default_data_dir(), "test")
+    rng = np.random.default_rng(seed)
+    scenes, people = empty_scenes(), portraits()
+    sets = {f"photo {size}": [place_photo(people[k % len(people)], size, rng, scenes) for k in range(frames // 4)] for size in (256, 320, 400)}
+    for size in (256, 320):
+        placed = place_faces(test, frames // 2, (size, size), seed + size)
+        sets[f"faces {size}"] = list(zip(placed.frames, placed.boxes))
+    sets["48x48 images"] = [(image, [[0, 0, 48, 48]]) for image in test.images[: 2 * frames]]
+    detectors = {
+        "auto (default)": make_detector(threads=threads),
+        "full-range 0.6": BlazeFaceDetector(0.6, threads, model=FULL_RANGE),
+        "short-range 0.6": BlazeFaceDetector(0.6, threads, model=SHORT_RANGE),
+    }
+    rows = [f"{'detector':<20}" + "".join(f"{name:>14}" for name in sets)]
+    for name, detector in detectors.items():
+        cells = ""
+        for shown in sets.values():
+            found = [m is not None for frame, boxes in shown for m in match_faces(boxes, detector.detect(to_gray(frame)))[0]]
+            cells += f"{np.mean(found):>14.0%}"
+        rows.append(f"{name:<20}{cells}")
     return "\n".join(rows)
 
 
@@ -239,6 +271,8 @@ def main() -> None:
     print(f"\nReal photos (astronaut, camera, grace_hopper) on views of photos of no person ({args.frames // 4} frames per size; groups of the three):")
     groups = [f"photo {s}" for s in SIZES] + [f"photo group {b}" for b in ("48-64", "64-96", ">=96")]
     print(table(tallies, groups, ["empty scene"], "photo "))
+    print(f"\nFaces that fill much of the frame (portraits {args.frames // 4} frames per size, pasted test faces {args.frames // 2}, {2 * args.frames} dataset images):")
+    print(filling(args.frames, args.seed, args.threads))
     print(f"\nDetecting every Nth frame, boxes kept in between: a 128 px test face drifting through {args.frames} frames per speed:")
     print(skipping(args.frames, (2.0, 8.0), args.seed, args.threads))
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.device.faces import to_gray
+from fer_edge.device.faces import largest_first, to_gray
 from fer_edge.device.interpreter import make_interpreter
 from fer_edge.device.smoothing import box_iou
 from fer_edge.errors import FerEdgeError
@@ -38,7 +38,8 @@ NMS_IOU = 0.3
 class BlazeFaceModel:
     """One of MediaPipe's BlazeFace models: its file, square input side and anchor grid.
 
-    ``min_score`` is its default minimum score (``detector.py`` says how each was chosen).
+    ``min_score`` is its default minimum score when it runs alone (``--detector full-range`` or
+    ``short-range``; ``detector.py`` sets the default detector's own).
     ``anchor_layers`` lists (cells per side, anchors per cell), in the model's output order; the
     anchors sit at their cells' centres and the box offsets are in input pixels relative to them.
     BlazeFace's box is tighter than FER2013's crop and sits lower on the face: the crop the
@@ -204,4 +205,4 @@ class BlazeFaceDetector:
         crops = np.stack([cx - side / 2.0, cy - side / 2.0, side, side], axis=1)
         inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height) & (side >= 1)
         crops = np.round(crops[inside]).astype(np.int32).reshape(-1, 4)
-        return crops[np.argsort(-crops[:, 2] * crops[:, 3], kind="stable")]
+        return largest_first(crops)

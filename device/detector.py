@@ -9,9 +9,10 @@ Why this default (``benchmarks/bench_detectors.py``; its table is in ``benchmark
 full-range sees the frame at 192x192 on a fine anchor grid and, in the real portraits measured,
 finds every face from 96 px in a 640x480 frame with almost no false boxes, but scores small and
 tightly cropped faces low. Short-range, given a square three times such a candidate's side,
-sees the face at the scale it was trained for and confirms most of them: small real faces and
-pasted FER2013 faces are found several times as often as by either model on the whole frame, at
-a bounded cost (at most three looks a frame). The cascade finds fewer small real faces, is
+sees the face at the scale it was trained for and confirms most of them: real 48-64 px faces are
+found 1.5-2 times as often as before, pasted FER2013 faces several times as often, with fewer
+false boxes, at a bounded cost (at most three looks a frame, and a whole-frame pass where nothing
+is found). The cascade finds fewer small real faces, is
 slower and gives more false boxes in a room, so it is not part of the default.
 """
 
@@ -24,16 +25,16 @@ import cv2
 import numpy as np
 
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
-from fer_edge.device.faces import to_gray
+from fer_edge.device.faces import largest_first, to_gray
 from fer_edge.device.smoothing import box_iou
 from fer_edge.errors import FerEdgeError
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
-#: In ``auto``: full-range's faces scoring this much or more are taken as they are
-#: (``--min-face-score``); on photos of no person it boxes nothing at 0.6, two faces per 100
-#: frames at 0.5.
+#: In ``auto``: full-range's faces scoring this much or more are taken as they are, and where
+#: nothing is found short-range's faces on the whole frame too (``--min-face-score``). At 0.5
+#: the whole-frame pass put 9 boxes per 100 frames of photos of no person; at 0.6, under 1.
 AUTO_MIN_SCORE = 0.6
 #: In ``auto``, a face short-range finds on a closer look must score this much above
 #: ``--min-face-score`` (0.7 by default): at 0.6 it found a few faces on the cat and the cups.
@@ -41,7 +42,8 @@ CLOSER_MARGIN = 0.1
 #: Full-range faces scoring this much or more, up to ``--min-face-score``, are looked at closer.
 CANDIDATE_SCORE = 0.1
 #: At most this many closer looks per frame, strongest candidates first (each costs about one
-#: short-range pass, 0.7 ms on a 2-vCPU x86_64 VM).
+#: short-range pass, 0.7 ms on a 2-vCPU x86_64 VM; a frame where nothing is found costs one more,
+#: on the whole frame).
 CLOSER_LOOKS = 3
 #: The closer look's square is this many times the candidate's side: short-range then sees the
 #: face at about a third of its input, as in the selfies it was trained on.
@@ -100,24 +102,19 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
     )
 
 
+def centred_in(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(len(points), len(boxes)) whether each point ``x, y`` lies inside each box ``x, y, w, h``."""
+    x, y = points[:, None, 0], points[:, None, 1]
+    return (x >= boxes[None, :, 0]) & (x < boxes[None, :, 0] + boxes[None, :, 2]) & (y >= boxes[None, :, 1]) & (y < boxes[None, :, 1] + boxes[None, :, 3])
+
+
 def away_from(second: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Which of ``second``'s boxes are other faces than ``first``'s: those overlapping none of
     them by :data:`SAME_FACE_IOU` or more and centred inside none of them."""
     if not len(first) or not len(second):
         return np.ones(len(second), dtype=bool)
-    centres = second[:, :2] + second[:, 2:] / 2.0
-    inside = (
-        (centres[:, None, 0] >= first[None, :, 0])
-        & (centres[:, None, 0] < first[None, :, 0] + first[None, :, 2])
-        & (centres[:, None, 1] >= first[None, :, 1])
-        & (centres[:, None, 1] < first[None, :, 1] + first[None, :, 3])
-    ).any(axis=1)
+    inside = centred_in(second[:, :2] + second[:, 2:] / 2.0, first).any(axis=1)
     return (box_iou(second, first).max(axis=1) < SAME_FACE_IOU) & ~inside
-
-
-def largest_first(boxes: np.ndarray) -> np.ndarray:
-    """``boxes`` by area, largest first (the order every detector returns)."""
-    return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
 
 def square_around(gray: np.ndarray, cx: float, cy: float, side: float) -> tuple[np.ndarray, int, int]:
@@ -133,60 +130,87 @@ def square_around(gray: np.ndarray, cx: float, cy: float, side: float) -> tuple[
     return square, x0, y0
 
 
+class ScoringModel(Protocol):
+    """What :class:`LookCloser` needs of a model (``blazeface.BlazeFaceDetector`` is one)."""
+
+    min_score: float
+
+    def scored_faces(self, gray: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def crops(self, boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray: ...
+
+    def describe(self) -> str: ...
+
+
 class LookCloser:
     """Full-range on the whole frame; where it is unsure, short-range looks again, closer.
 
     Full-range sees a 640x480 frame at 192x192, where a 48-64 px face is 15-20 px: it still
     ranks the face among its candidates, but often under its minimum score. Its candidates from
     :data:`CANDIDATE_SCORE` up (at most :data:`CLOSER_LOOKS` a frame, strongest first, none on a
-    face already taken) are cut out at :data:`CLOSER_ZOOM` times their side and given to
-    short-range, which then sees the face at the scale it was trained for and keeps it when it
-    scores its own minimum. The second model so looks at every part of the frame where the first
-    saw something, in every frame, not only where the first found nothing.
+    face already found) are cut out at :data:`CLOSER_ZOOM` times their side and given to
+    short-range, which then sees the face at the scale it was trained for; the faces it scores
+    its own minimum in the square are kept. So the second model looks, in every frame, where
+    the first saw something, not only in frames where the first found nothing. Where neither
+    finds a face, short-range looks at the whole frame at full-range's minimum score: a face
+    that fills the frame is one full-range scores low.
     (``benchmarks/bench_detectors.py``: found rates, false boxes and time in benchmarks/README.md.)
     """
 
     def __init__(
         self,
-        full: BlazeFaceDetector,
-        closer: BlazeFaceDetector,
+        full: ScoringModel,
+        closer: ScoringModel,
         looks: int = CLOSER_LOOKS,
         zoom: float = CLOSER_ZOOM,
         candidate_score: float = CANDIDATE_SCORE,
     ) -> None:
-        self.full, self.closer, self.looks, self.zoom, self.candidate_score = full, closer, looks, zoom, candidate_score
+        self.full = full
+        self.closer = closer
+        self.looks = looks
+        self.zoom = zoom
+        self.candidate_score = min(candidate_score, full.min_score)
 
     def describe(self) -> str:
-        return f"{self.full.describe()}; its weaker candidates looked at closer by {self.closer.describe()}"
+        return (
+            f"{self.full.describe()}; its weaker candidates looked at closer by {self.closer.describe()}; "
+            "where neither finds a face, short-range on the whole frame"
+        )
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         gray = to_gray(gray)
+        height, width = gray.shape[:2]
         boxes, scores = self.full.scored_faces(gray, self.candidate_score)
         sure = scores >= self.full.min_score
         faces = self.full.crops(boxes[sure], gray.shape)
+        centres = boxes[~sure, :2] + boxes[~sure, 2:] / 2.0
+        sides = boxes[~sure, 2:].max(axis=1)
         looks = 0
-        for box in boxes[~sure]:  # strongest first
-            if looks == self.looks:
+        for (cx, cy), side in zip(centres, sides):  # strongest first
+            if looks >= self.looks:
                 break
-            side = max(box[2], box[3])
-            centre = np.array([[box[0] + box[2] / 2.0, box[1] + box[3] / 2.0, 0.0, 0.0]])
-            if len(faces) and not away_from(centre, faces.astype(np.float64))[0]:
+            if not (0 <= cx < width and 0 <= cy < height):
+                continue  # in the model's padding, beyond the frame
+            if len(faces) and centred_in(np.array([[cx, cy]]), faces).any():
                 continue  # already found, by full-range or by an earlier look
             looks += 1
-            closer = self.look_closer(gray, centre[0, 0], centre[0, 1], side)
-            if len(closer):
-                closer = self.closer.crops(closer, gray.shape)
-                faces = np.concatenate([faces, closer[away_from(closer, faces)]]) if len(faces) else closer
-        if not len(faces):  # a face filling the frame, which full-range scores low
+            closer = self.closer.crops(self.look_closer(gray, cx, cy, side), gray.shape)
+            closer = closer[away_from(closer, faces)]
+            faces = np.concatenate([faces, closer]) if len(faces) else closer
+        if not len(faces):
             faces = self.closer.crops(self.closer.scored_faces(gray, self.full.min_score)[0], gray.shape)
         return largest_first(faces)
 
     def look_closer(self, gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
-        """Short-range's boxes of the faces in the square of :data:`CLOSER_ZOOM` times ``side``
-        centred at (``cx``, ``cy``), in ``gray``'s pixels: the candidate's face, and in a group the
-        faces beside it, which a look then finds at no extra cost."""
+        """Short-range's boxes, in ``gray``'s pixels, of the faces wholly inside the square of
+        :data:`CLOSER_ZOOM` times ``side`` centred at (``cx``, ``cy``): the candidate's face,
+        and in a group the faces beside it, which a look then finds at no extra cost. A face
+        that reaches the square's edge may be cut by it, and is left to a look of its own."""
         square, x0, y0 = square_around(gray, cx, cy, self.zoom * side)
         closer, _ = self.closer.scored_faces(square, self.closer.min_score)
+        size = square.shape[0]
+        whole = (closer[:, 0] > 0) & (closer[:, 1] > 0) & (closer[:, 0] + closer[:, 2] < size) & (closer[:, 1] + closer[:, 3] < size)
+        closer = closer[whole]
         closer[:, :2] += (x0, y0)
         return closer
 
@@ -294,4 +318,4 @@ class HaarFaceDetector:
         if len(boxes) == 0:
             return np.zeros((0, 4), dtype=np.int32)
         boxes = np.round(np.asarray(boxes, dtype=np.float64) / scale).astype(np.int32)
-        return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+        return largest_first(boxes)

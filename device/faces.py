@@ -17,6 +17,11 @@ from fer_edge.contract import IMAGE_SIZE, PREPROCESSING
 DEFAULT_MARGIN: float = float(PREPROCESSING["face_margin"])
 
 
+def largest_first(boxes: np.ndarray) -> np.ndarray:
+    """Boxes ``x, y, w, h`` by area, largest first: the order every detector returns."""
+    return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+
+
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """A BGR, BGRA or grayscale frame as one uint8 channel (the contract's BT.601 luma)."""
     if frame.ndim == 2:

@@ -154,39 +154,75 @@ def test_boxes_away_from_found_faces_are_other_faces():
 
 
 class BlobModel:
-    """A stand-in for a BlazeFace model: ``scored_faces`` gives set candidates (full-range's part)
-    or, with none set, boxes the bright blobs of the image it is given (short-range's closer look),
-    so the test sees where each look was cut from. Its crops are its boxes."""
+    """A stand-in for a BlazeFace model. ``scored_faces`` gives set candidates (full-range's part)
+    or, with none set, boxes the bright blobs of the image it is given, scored by their
+    brightness (short-range's closer look), so the test sees where each look was cut from. Its
+    crops are its boxes scaled by ``crop_scale`` about their centres."""
 
-    def __init__(self, min_score: float, candidates: list[tuple[list[float], float]] | None = None) -> None:
-        self.min_score, self.candidates, self.looked_at = min_score, candidates, []
+    def __init__(self, min_score: float, candidates: list[tuple[list[float], float]] | None = None, crop_scale: float = 1.0) -> None:
+        self.min_score, self.candidates, self.crop_scale, self.looked_at = min_score, candidates, crop_scale, []
 
     def scored_faces(self, gray: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
         if self.candidates is not None:
             kept = [(box, score) for box, score in self.candidates if score >= min_score]
             return np.array([b for b, _ in kept], dtype=np.float64).reshape(-1, 4), np.array([s for _, s in kept])
         self.looked_at.append(gray.shape)
-        count, _, stats, _ = cv2.connectedComponentsWithStats((gray > 128).astype(np.uint8))
-        return stats[1:count, :4].astype(np.float64), np.ones(count - 1)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((gray > 100).astype(np.uint8))
+        scores = np.array([gray[labels == k].mean() / 255 for k in range(1, count)])
+        kept = scores >= min_score
+        return stats[1:count, :4][kept].astype(np.float64).reshape(-1, 4), scores[kept]
 
     def crops(self, boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return np.round(boxes).astype(np.int32).reshape(-1, 4)
+        side = boxes[:, 2:].max(axis=1) * self.crop_scale
+        corner = boxes[:, :2] + boxes[:, 2:] / 2.0 - side[:, None] / 2.0
+        return np.round(np.column_stack([corner, side, side])).astype(np.int32).reshape(-1, 4)
+
+    def describe(self) -> str:
+        return "blobs"
 
 
 def test_looking_closer_confirms_weak_candidates_in_the_frames_own_pixels():
-    """Full-range is sure of one face and unsure of four; the closer look at the strongest three
-    (squares of three times their side) finds the two that are faces, in frame coordinates, and the
-    fourth candidate is never looked at. A weak candidate on a sure face costs no look."""
+    """Full-range is sure of one face and unsure of six. The closer looks (squares of three times
+    a candidate's side, at most four) go to the strongest candidates not on a face already found;
+    they keep short-range's faces there at its own score, with its own crops, in frame
+    coordinates, and not the sure face again when a square holds it too. A dim blob is refused,
+    and the sixth candidate is never looked at."""
     frame = np.zeros((480, 640), np.uint8)
-    frame[100:120, 300:320] = 255  # the face under candidate b
-    frame[300:330, 500:530] = 255  # the face under candidate c
-    frame[400:420, 50:70] = 255  # a face under candidate e, beyond the looks allowed
-    full = BlobModel(0.6, [([10, 10, 60, 60], 0.9), ([22, 22, 30, 30], 0.5), ([298, 98, 24, 24], 0.4),
-                           ([505, 305, 20, 20], 0.3), ([200, 200, 20, 20], 0.2), ([48, 398, 24, 24], 0.15)])  # fmt: skip
+    frame[40:80, 100:140] = 255  # the sure face
+    frame[100:120, 300:320] = 255  # under candidate b
+    frame[50:70, 160:180] = 255  # under candidate g, whose square holds the sure face too
+    frame[300:328, 500:528] = 255  # under candidate c
+    frame[200:220, 200:220] = 150  # under candidate d: too dim for short-range's 0.7
+    frame[400:420, 50:70] = 255  # under candidate e, beyond the looks allowed
+    full = BlobModel(0.6, [([100, 40, 40, 40], 0.9), ([110, 50, 20, 20], 0.5), ([298, 98, 24, 24], 0.4), ([130, 40, 40, 40], 0.35),
+                           ([502, 302, 24, 24], 0.3), ([200, 200, 20, 20], 0.2), ([48, 398, 24, 24], 0.15)])  # fmt: skip
+    closer = BlobModel(0.7, crop_scale=1.5)
+    boxes = LookCloser(full, closer, looks=4, zoom=3.0).detect(frame)
+    np.testing.assert_array_equal(boxes, [[493, 293, 42, 42], [100, 40, 40, 40], [295, 95, 30, 30], [155, 45, 30, 30]])
+    assert closer.looked_at == [(72, 72), (120, 120), (72, 72), (60, 60)]
+
+
+def test_a_look_keeps_only_faces_wholly_inside_its_square_and_skips_candidates_off_the_frame():
+    """A neighbour cut by the square's edge is left to a look of its own; a candidate centred in
+    the model's padding beyond the frame costs no look."""
+    frame = np.zeros((480, 640), np.uint8)
+    frame[100:130, 100:130] = 255  # the candidate's face
+    frame[100:130, 150:180] = 255  # a neighbour the square (70-160) cuts
+    full = BlobModel(0.6, [([-60, 100, 30, 30], 0.5), ([100, 100, 30, 30], 0.4)])
     closer = BlobModel(0.7)
-    boxes = LookCloser(full, closer, looks=3, zoom=3.0).detect(frame)
-    np.testing.assert_array_equal(boxes, [[10, 10, 60, 60], [500, 300, 30, 30], [300, 100, 20, 20]])
-    assert closer.looked_at == [(72, 72), (60, 60), (60, 60)]
+    np.testing.assert_array_equal(LookCloser(full, closer, looks=1).detect(frame), [[100, 100, 30, 30]])
+    assert closer.looked_at == [(90, 90)]
+
+
+def test_where_nothing_is_found_short_range_looks_at_the_whole_frame_at_full_ranges_score():
+    """A face filling the frame, which full-range does not rank: short-range on the whole frame
+    takes it at full-range's minimum score (0.6), lower than a closer look's (0.7)."""
+    frame = np.zeros((480, 640), np.uint8)
+    frame[100:400, 200:500] = 170  # scores 0.67
+    closer = BlobModel(0.7, crop_scale=1.5)
+    np.testing.assert_array_equal(LookCloser(BlobModel(0.6, []), closer).detect(frame), [[125, 25, 450, 450]])
+    empty = LookCloser(BlobModel(0.6, []), BlobModel(0.7)).detect(np.zeros((48, 48), np.uint8))
+    assert empty.shape == (0, 4) and empty.dtype == np.int32
 
 
 class CountingBoxes:
