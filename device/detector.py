@@ -105,7 +105,8 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
 def centred_in(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """(len(points), len(boxes)) whether each point ``x, y`` lies inside each box ``x, y, w, h``."""
     x, y = points[:, None, 0], points[:, None, 1]
-    return (x >= boxes[None, :, 0]) & (x < boxes[None, :, 0] + boxes[None, :, 2]) & (y >= boxes[None, :, 1]) & (y < boxes[None, :, 1] + boxes[None, :, 3])
+    left, top, width, height = (boxes[None, :, k] for k in range(4))
+    return (x >= left) & (x < left + width) & (y >= top) & (y < top + height)
 
 
 def away_from(second: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -209,8 +210,8 @@ class LookCloser:
         square, x0, y0 = square_around(gray, cx, cy, self.zoom * side)
         closer, _ = self.closer.scored_faces(square, self.closer.min_score)
         size = square.shape[0]
-        whole = (closer[:, 0] > 0) & (closer[:, 1] > 0) & (closer[:, 0] + closer[:, 2] < size) & (closer[:, 1] + closer[:, 3] < size)
-        closer = closer[whole]
+        corners = np.concatenate([closer[:, :2], closer[:, :2] + closer[:, 2:]], axis=1)
+        closer = closer[((corners > 0) & (corners < size)).all(axis=1)]
         closer[:, :2] += (x0, y0)
         return closer
 

@@ -48,8 +48,9 @@ def test_the_pi_install_labels_faces_on_arm64_as_on_x86_64(fer2013_dir, tmp_path
     assert pi5["eval"]["labels_agree"] >= 0.995, pi5["eval"]
     video = pi5["run"]["video"]
     assert video["frames"] == 160 and video["faces_x86_64"] > 100
-    # The MPEG-4 video is decoded by each machine's OpenCV (scripts/arm64_parity.py says how far apart).
-    assert video["same_faces"] >= 0.97 and video["labels_agree"] >= 0.93, video
+    # The MPEG-4 video is decoded by each machine's OpenCV: its thresholds are the script's checks,
+    # asserted below with the others (scripts/arm64_parity.py says how far apart the decoders are).
+    assert any("on the video" in check for check in pi5["checks"]), pi5["checks"]
     for target, parity in report["targets"].items():
         # On PNG frames decoded on x86_64, the same pixels reach both runtimes: the same faces and labels.
         same_pixels = parity["run"]["same_pixels"]
