@@ -21,8 +21,8 @@ import numpy as np
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
 from fer_edge.device.classifier import TFLiteClassifier
-from fer_edge.device.faces import crop_faces
 from fer_edge.device.detector import FaceDetector, make_detector
+from fer_edge.device.faces import crop_faces
 from fer_edge.device.runner import default_model_path
 from fer_edge.placed_faces import PlacedFrames, match_faces, place_faces
 

@@ -192,7 +192,7 @@ def test_looking_closer_confirms_weak_candidates_in_the_frames_own_pixels():
     frame[100:120, 300:320] = 255  # under candidate b
     frame[50:70, 160:180] = 255  # under candidate g, whose square holds the sure face too
     frame[300:328, 500:528] = 255  # under candidate c
-    frame[200:220, 200:220] = 150  # under candidate d: too dim for short-range's 0.7
+    frame[200:220, 200:220] = 165  # under candidate d: scores 0.65, above full-range's 0.6, under a look's 0.7
     frame[400:420, 50:70] = 255  # under candidate e, beyond the looks allowed
     full = BlobModel(0.6, [([100, 40, 40, 40], 0.9), ([110, 50, 20, 20], 0.5), ([298, 98, 24, 24], 0.4), ([130, 40, 40, 40], 0.35),
                            ([502, 302, 24, 24], 0.3), ([200, 200, 20, 20], 0.2), ([48, 398, 24, 24], 0.15)])  # fmt: skip
