@@ -11,6 +11,9 @@ FER2013 test faces and on real photos, in 640x480 frames.
   px, and the dataset's own 48x48 images, for the default and each model alone.
 - Skipping frames: the default detecting every 1st, 2nd or 3rd frame of drifting faces, the last
   boxes kept in between.
+- What the two models can find at all in pasted faces: full-range's score for the face at any
+  rank, and short-range given the square around the face itself (where a perfect candidate
+  would send the closer look), so the default's pasted-face rates can be read against them.
 
 A face is found as ``placed_faces.match_faces`` says. Every configuration sees the same frames.
 Run it with a device venv's Python to time the interpreter a Pi install uses; the figures in
@@ -32,7 +35,7 @@ from tqdm import tqdm
 
 from fer_edge.dataset import default_data_dir, load_split
 from fer_edge.device.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector, weighted_nms
-from fer_edge.device.detector import FaceDetector, HaarFaceDetector, LookCloser, away_from, make_detector
+from fer_edge.device.detector import CLOSER_ZOOM, FaceDetector, HaarFaceDetector, LookCloser, away_from, make_detector, square_around
 from fer_edge.device.faces import largest_first, to_gray
 from fer_edge.device.interpreter import backend_version
 from fer_edge.photos import background, empty_scenes, photo_group, place_photo, portraits
@@ -132,6 +135,49 @@ def filling(frames: int, seed: int, threads: int) -> str:
             cells += f"{np.mean(found):>14.0%}"
         rows.append(f"{name:<20}{cells}")
     return "\n".join(rows)
+
+
+def ceiling(frames: int, seed: int, threads: int) -> str:
+    """Per face size, the share of pasted faces each model finds by itself: full-range from 0.1
+    (a closer-look candidate) and from 0.6 (taken as it is); short-range on the square a closer
+    look cuts for a candidate exactly on the face (:func:`square_on`) at the default's 0.7 and at
+    0.5, and on the whole frame at 0.6; and any of these at the default's scores."""
+    test = load_split(default_data_dir(), "test")
+    full, short = BlazeFaceDetector(0.6, threads, model=FULL_RANGE), BlazeFaceDetector(0.7, threads, model=SHORT_RANGE)
+    columns = ("full >= 0.1", "full >= 0.6", "look >= 0.7", "look >= 0.5", "short frame >= 0.6", "any, default scores")
+    rows = [f"{'face size':<12}" + "".join(f"{c:>21}" for c in columns)]
+    for size in SIZES:
+        placed = place_faces(test, frames, (size, size), seed + size)
+        found = np.array(
+            [
+                [
+                    finds(full, frame, box, 0.1),
+                    finds(full, frame, box, 0.6),
+                    finds(short, *square_on(frame, box), 0.7),
+                    finds(short, *square_on(frame, box), 0.5),
+                    finds(short, frame, box, 0.6),
+                ]
+                for frame, (box,) in zip(placed.frames, placed.boxes)
+            ]
+        )
+        shares = (*found.T, found[:, [1, 2, 4]].any(axis=1))
+        rows.append(f"{f'{size} px':<12}" + "".join(f"{share.mean():>21.0%}" for share in shares))
+    return "\n".join(rows)
+
+
+def square_on(frame: np.ndarray, box: list[int]) -> tuple[np.ndarray, list[int]]:
+    """The closer look's square for a candidate exactly on the placed face ``box`` (full-range's
+    box for it is the crop's side over its ``crop_scale``), and the face's box in it."""
+    x, y, w, h = box
+    square, x0, y0 = square_around(frame, x + w / 2.0, y + h / 2.0, CLOSER_ZOOM * max(w, h) / FULL_RANGE.crop_scale)
+    return square, [x - x0, y - y0, w, h]
+
+
+def finds(model: BlazeFaceDetector, gray: np.ndarray, box: list[int], min_score: float) -> bool:
+    """Whether ``model`` finds the face ``box`` in ``gray`` with a box scoring ``min_score`` or more."""
+    boxes, _ = model.scored_faces(gray, min_score)
+    big = (10**6, 10**6)  # a face at the square's edge is kept, as a frame keeps it
+    return match_faces([box], model.crops(boxes, big))[0][0] is not None
 
 
 def configurations(threads: int) -> dict[str, FaceDetector]:
@@ -275,6 +321,8 @@ def main() -> None:
     print(filling(args.frames, args.seed, args.threads))
     print(f"\nDetecting every Nth frame, boxes kept in between: a 128 px test face drifting through {args.frames} frames per speed:")
     print(skipping(args.frames, (2.0, 8.0), args.seed, args.threads))
+    print(f"\nWhat each model finds by itself in pasted test faces ({args.frames} frames per size; look: short-range on the square cut for a candidate exactly on the face):")
+    print(ceiling(args.frames, args.seed, args.threads))
 
 
 if __name__ == "__main__":

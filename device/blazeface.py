@@ -103,12 +103,13 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) ->
     """
     order = np.argsort(-scores)
     boxes, scores = boxes[order], scores[order]
+    overlapping = box_iou(boxes, boxes) >= iou  # once for all pairs: a frame has few candidates
     left = np.ones(len(scores), dtype=bool)
     merged, best = [], []
     for i in range(len(scores)):
         if not left[i]:
             continue
-        group = left & (box_iou(boxes[i], boxes)[0] >= iou)
+        group = left & overlapping[i]
         left &= ~group
         weights = scores[group]
         merged.append((boxes[group] * weights[:, None]).sum(axis=0) / weights.sum())
@@ -175,20 +176,23 @@ class BlazeFaceDetector:
         fit_w, fit_h = max(1, round(width * scale)), max(1, round(height * scale))
         pad_x, pad_y = (input_size - fit_w) // 2, (input_size - fit_h) // 2
         small = gray if (fit_w, fit_h) == (width, height) else shrink(gray, fit_w, fit_h)
-        self.canvas.fill(-1.0)  # black, in the model's [-1, 1] range
-        self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w, :] = (small.astype(np.float32) / 127.5 - 1.0)[..., None]
+        pixels = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB).astype(np.float32)
+        pixels /= 127.5  # the model's [-1, 1] range, in place: this runs several times a frame
+        pixels -= 1.0
+        self.canvas.fill(-1.0)  # black
+        self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w] = pixels
         self.interpreter.set_tensor(self.input_index, self.canvas)
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self.boxes_index)[0]
         logits = self.interpreter.get_tensor(self.scores_index)[0, :, 0]
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
-        keep = scores >= min_score
+        keep = logits >= np.log(min_score / (1.0 - min_score))  # the sigmoid only where it is needed
         if not keep.any():
             return np.zeros((0, 4), dtype=np.float64), np.zeros(0, dtype=np.float64)
+        scores = 1.0 / (1.0 + np.exp(-logits[keep]))
         raw, anchors = raw[keep], self.anchors[keep]
         centre = anchors * input_size + raw[:, 0:2]  # input pixels
         extent = raw[:, 2:4]
-        boxes, scores = weighted_nms(np.concatenate([centre - extent / 2.0, extent], axis=1), scores[keep])
+        boxes, scores = weighted_nms(np.concatenate([centre - extent / 2.0, extent], axis=1), scores)
         boxes[:, 0] -= pad_x
         boxes[:, 1] -= pad_y
         return boxes / scale, scores

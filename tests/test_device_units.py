@@ -136,6 +136,38 @@ def test_both_blazeface_models_ship_with_the_package_and_find_nothing_in_a_blank
     assert detector.detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
 
 
+class FixedOutputs:
+    """A stand-in interpreter whose box and score outputs are set by the test."""
+
+    def __init__(self, raw: np.ndarray, logits: np.ndarray, boxes_index: int, scores_index: int) -> None:
+        self.outputs = {boxes_index: raw[None], scores_index: logits[None, :, None]}
+
+    def set_tensor(self, index: int, value: np.ndarray) -> None:
+        pass
+
+    def invoke(self) -> None:
+        pass
+
+    def get_tensor(self, index: int) -> np.ndarray:
+        return self.outputs[index]
+
+
+def test_blazeface_keeps_exactly_the_anchors_whose_score_reaches_the_minimum():
+    """Scores are the sigmoid of the model's logits; the minimum applies to the score, not the logit."""
+    detector = BlazeFaceDetector(model=SHORT_RANGE)
+    raw = np.zeros((SHORT_RANGE.anchor_count, 16), np.float32)
+    raw[:, 2:4] = 10.0  # 10x10 px boxes in the 128 px input, at the anchors' centres
+    logits = np.full(SHORT_RANGE.anchor_count, -30.0, np.float32)
+    chosen = [0, 300, 800]  # anchors far apart: three separate faces
+    logits[chosen] = [0.36, 0.45, 2.2]  # scores 0.589, 0.611, 0.900
+    detector.interpreter = FixedOutputs(raw, logits, detector.boxes_index, detector.scores_index)
+    boxes, scores = detector.scored_faces(np.zeros((128, 128), np.uint8), 0.6)
+    np.testing.assert_allclose(scores, 1.0 / (1.0 + np.exp(-np.array([2.2, 0.45]))), rtol=1e-6)
+    centres = anchor_centres(SHORT_RANGE)[[800, 300]] * 128
+    np.testing.assert_allclose(boxes[:, :2] + 5.0, centres, atol=1e-4)
+    assert len(detector.scored_faces(np.zeros((128, 128), np.uint8), 0.95)[0]) == 0
+
+
 def test_blazeface_refuses_a_model_that_is_not_blazeface(edge_int8_model):
     with pytest.raises(FerEdgeError, match="not BlazeFace short-range"):
         BlazeFaceDetector(model_path=edge_int8_model)
