@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Face detectors compared: found rate by face size, false boxes and ms per frame, on pasted
-FER2013 test faces and on real photos, in 640x480 frames.
+FER2013 test faces and on real photos, in 640x480 frames. Each BlazeFace configuration's passes
+of each model per frame are printed too: its cost in a form a busy machine does not change.
 
 - Placed faces: ``test/`` faces pasted as the tests paste them (``fer_edge/placed_faces.py``), one
   per frame at each size, and groups of 2-6 faces of 48-160 px.
@@ -27,6 +28,7 @@ import argparse
 import os
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -218,12 +220,15 @@ class Tally:
     false: dict[str, list[int]] = field(default_factory=dict)  # frame kind -> [false boxes, frames]
     seconds: float = 0.0
     frames: int = 0
+    passes: Counter = field(default_factory=Counter)  # BlazeFace model name -> passes
 
     def add(self, detector: FaceDetector, frame: np.ndarray, truth: list[list[int]], groups: list[str], kind: str) -> None:
         gray = to_gray(frame)
+        passes = BlazeFaceDetector.passes.copy()
         start = time.perf_counter()
         boxes = detector.detect(gray)
         self.seconds += time.perf_counter() - start
+        self.passes.update(BlazeFaceDetector.passes - passes)
         self.frames += 1
         matches, false = match_faces(truth, boxes)
         for group, match in zip(groups, matches):
@@ -237,6 +242,9 @@ class Tally:
     def rate(self, group: str) -> str:
         found, shown = self.found.get(group, [0, 0])
         return f"{found / shown:.0%}" if shown else "-"
+
+    def passes_per_frame(self, model: str) -> str:
+        return f"{self.passes[model] / self.frames:.2f}" if self.passes[model] else "-"
 
     def false_per_100(self, kind: str) -> str:
         false, frames = self.false[kind]
@@ -278,12 +286,15 @@ def table(tallies: dict[str, Tally], groups: list[str], kinds: list[str], prefix
     names = list(tallies)
     width = max(map(len, names)) + 2
     heads = [g.removeprefix(prefix).replace("group ", "grp ") for g in groups]
+    models = (FULL_RANGE.name, SHORT_RANGE.name)
     head = "".join(f"{h:>10}" for h in heads) + "".join(f"{'false/100 ' + k.split()[-1]:>18}" for k in kinds) + f"{'ms/frame':>10}"
+    head += "".join(f"{m.split('-')[0] + ' passes':>14}" for m in models)
     rows = [f"{'detector':<{width}}{head}"]
     for name in names:
         tally = tallies[name]
         cells = "".join(f"{tally.rate(g):>10}" for g in groups) + "".join(f"{tally.false_per_100(k):>18}" for k in kinds)
-        rows.append(f"{name:<{width}}{cells}{1000 * tally.seconds / tally.frames:>10.1f}")
+        passes = "".join(f"{tally.passes_per_frame(m):>14}" for m in models)
+        rows.append(f"{name:<{width}}{cells}{1000 * tally.seconds / tally.frames:>10.1f}{passes}")
     return "\n".join(rows)
 
 

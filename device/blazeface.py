@@ -18,8 +18,10 @@ lower than for live faces.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -129,6 +131,11 @@ class BlazeFaceDetector:
     does not slow (benchmarks/README.md, "Detector details").
     """
 
+    #: Passes made of each model (by name) by every detector in this process: what
+    #: ``benchmarks/bench_detectors.py`` reports as a detector's cost besides its time, which a
+    #: shared machine makes noisy.
+    passes: ClassVar[Counter[str]] = Counter()
+
     def __init__(
         self,
         min_score: float | None = None,
@@ -183,6 +190,7 @@ class BlazeFaceDetector:
         self.canvas[0, pad_y : pad_y + fit_h, pad_x : pad_x + fit_w] = pixels
         self.interpreter.set_tensor(self.input_index, self.canvas)
         self.interpreter.invoke()
+        BlazeFaceDetector.passes[self.model.name] += 1
         raw = self.interpreter.get_tensor(self.boxes_index)[0]
         logits = self.interpreter.get_tensor(self.scores_index)[0, :, 0]
         keep = logits >= np.log(min_score / (1.0 - min_score))  # the sigmoid only where it is needed

@@ -257,6 +257,15 @@ def test_where_nothing_is_found_short_range_looks_at_the_whole_frame_at_full_ran
     assert empty.shape == (0, 4) and empty.dtype == np.int32
 
 
+def test_the_default_on_a_blank_frame_makes_one_pass_of_each_model():
+    """Nothing to look closer at, nothing found: full-range once, then short-range once on the
+    whole frame; the pass counts are what bench_detectors.py reports as cost."""
+    detector = make_detector()
+    before = BlazeFaceDetector.passes.copy()
+    assert detector.detect(np.full((480, 640), 128, np.uint8)).shape == (0, 4)
+    assert BlazeFaceDetector.passes - before == {FULL_RANGE.name: 1, SHORT_RANGE.name: 1}
+
+
 class CountingBoxes:
     """A detector whose box moves 10 px right on every call: which frame's boxes came back shows."""
 
