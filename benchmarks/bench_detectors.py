@@ -151,20 +151,21 @@ def reach(frames: int, seed: int, threads: int) -> str:
     rows = [f"{'face size':<12}" + "".join(f"{c:>21}" for c in columns)]
     for size in SIZES:
         placed = place_faces(test, frames, (size, size), seed + size)
-        found = np.array(
-            [
-                [
-                    finds(full, frame, box, 0.1),
-                    finds(full, frame, box, 0.6),
-                    finds(short, *square_on(frame, box), 0.7),
-                    finds(short, *square_on(frame, box), 0.5),
-                    finds(short, frame, box, 0.6),
-                ]
-                for frame, (box,) in zip(placed.frames, placed.boxes)
-            ]
-        )
+        found = np.array([found_by_each(full, short, frame, box) for frame, (box,) in zip(placed.frames, placed.boxes)])
         rows.append(f"{f'{size} px':<12}" + "".join(f"{share:>21.0%}" for share in found.mean(axis=0)))
     return "\n".join(rows)
+
+
+def found_by_each(full: BlazeFaceDetector, short: BlazeFaceDetector, frame: np.ndarray, box: list[int]) -> list[bool]:
+    """Whether each of :func:`reach`'s columns finds the face ``box`` in ``frame``."""
+    square, in_square = square_on(frame, box)
+    return [
+        finds(full, frame, box, 0.1),
+        finds(full, frame, box, 0.6),
+        finds(short, square, in_square, 0.7),
+        finds(short, square, in_square, 0.5),
+        finds(short, frame, box, 0.6),
+    ]
 
 
 def square_on(frame: np.ndarray, box: list[int]) -> tuple[np.ndarray, list[int]]:
