@@ -32,10 +32,16 @@ from fer_edge.errors import FerEdgeError
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 #: Width frames are shrunk to before detection (see HaarFaceDetector for the measurements).
 DEFAULT_DETECT_WIDTH = 240
-#: In ``auto``: full-range's faces scoring this much or more are taken as they are, and where
-#: nothing is found short-range's faces on the whole frame too (``--min-face-score``). At 0.5
-#: the whole-frame pass put 9 boxes per 100 frames of photos of no person; at 0.6, under 1.
+#: In ``auto``: full-range's faces scoring this much or more are taken as they are
+#: (``--min-face-score``). At 0.5 (the whole-frame pass then from 0.55), 5 boxes per 100 frames of
+#: photos of no person.
 AUTO_MIN_SCORE = 0.6
+#: In ``auto``, where nothing else is found, a face short-range finds on the whole frame must score
+#: this much above ``--min-face-score`` (0.65 by default). That pass runs on every frame of an
+#: empty room: at 0.6 it boxed a cat's face, the moon or a cup in 1.6 of 100 views of photos of no
+#: person, at 0.65 in 0.5, for 2 points fewer of the pasted test faces of 192-320 px
+#: (``benchmarks/bench_detectors.py``).
+WHOLE_FRAME_MARGIN = 0.05
 #: In ``auto``, a face short-range finds on a closer look must score this much above
 #: ``--min-face-score`` (0.7 by default): at 0.6 it found a few faces on the cat and the cups.
 CLOSER_MARGIN = 0.1
@@ -98,7 +104,9 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
         return BlazeFaceDetector(min_score, threads, model=FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE)
     accept = AUTO_MIN_SCORE if min_score is None else min_score
     return LookCloser(
-        BlazeFaceDetector(accept, threads, model=FULL_RANGE), BlazeFaceDetector(min(0.99, accept + CLOSER_MARGIN), threads, model=SHORT_RANGE)
+        BlazeFaceDetector(accept, threads, model=FULL_RANGE),
+        BlazeFaceDetector(min(0.99, accept + CLOSER_MARGIN), threads, model=SHORT_RANGE),
+        frame_score=min(0.99, accept + WHOLE_FRAME_MARGIN),
     )
 
 
@@ -153,8 +161,8 @@ class LookCloser:
     short-range, which then sees the face at the scale it was trained for; the faces it scores
     its own minimum in the square are kept. So the second model looks, in every frame, where
     the first saw something, not only in frames where the first found nothing. Where neither
-    finds a face, short-range looks at the whole frame at full-range's minimum score: a face
-    that fills the frame is one full-range scores low.
+    finds a face, short-range looks at the whole frame and keeps the faces scoring ``frame_score``
+    (by default full-range's minimum): a face that fills the frame is one full-range scores low.
     (``benchmarks/bench_detectors.py``: found rates, false boxes and time in benchmarks/README.md.)
     """
 
@@ -165,17 +173,19 @@ class LookCloser:
         looks: int = CLOSER_LOOKS,
         zoom: float = CLOSER_ZOOM,
         candidate_score: float = CANDIDATE_SCORE,
+        frame_score: float | None = None,
     ) -> None:
         self.full = full
         self.closer = closer
         self.looks = looks
         self.zoom = zoom
         self.candidate_score = min(candidate_score, full.min_score)
+        self.frame_score = full.min_score if frame_score is None else frame_score
 
     def describe(self) -> str:
         return (
             f"{self.full.describe()}; its weaker candidates looked at closer by {self.closer.describe()}; "
-            "where neither finds a face, short-range on the whole frame"
+            f"where neither finds a face, short-range on the whole frame from {self.frame_score:g}"
         )
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
@@ -199,7 +209,7 @@ class LookCloser:
             closer = closer[away_from(closer, faces)]
             faces = np.concatenate([faces, closer]) if len(faces) else closer
         if not len(faces):
-            faces = self.closer.crops(self.closer.scored_faces(gray, self.full.min_score)[0], gray.shape)
+            faces = self.closer.crops(self.closer.scored_faces(gray, self.frame_score)[0], gray.shape)
         return largest_first(faces)
 
     def look_closer(self, gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:

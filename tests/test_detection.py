@@ -135,9 +135,10 @@ def test_pasted_test_faces_in_a_group_are_found_more_often_than_by_full_range_al
 
 
 def test_frames_with_no_face_get_almost_no_boxes(pipeline, scenes):
-    """Photos of no person (a cat, a coffee cup, a rocket, textures) and grey noise."""
+    """Photos of no person (a cat, a coffee cup, a rocket, textures) and grey noise: at most one
+    box per 100 frames."""
     rng = np.random.default_rng(SEED)
-    frames = [photos.background(scenes, rng) for _ in range(200)] + [photos.background([], rng) for _ in range(100)]
+    frames = [photos.background(scenes, rng) for _ in range(400)] + [photos.background([], rng) for _ in range(100)]
     boxes = sum(len(pipeline.process(frame).faces) for frame in frames)
     print(f"{boxes} boxes in {len(frames)} frames with no face")
-    assert boxes <= 0.03 * len(frames)
+    assert boxes <= 0.01 * len(frames)
