@@ -18,7 +18,8 @@ import numpy as np
 
 from fer_edge.device.results import FrameResult
 from fer_edge.errors import FerEdgeError
-from fer_edge.files import check_output_path
+from fer_edge.device.sources import quiet_opencv
+from fer_edge.files import check_output_path, remove_stale_temporaries
 
 WINDOW_TITLE = "fer-edge (q or Esc to quit)"
 
@@ -120,28 +121,54 @@ def drop_cut_last_line(path: Path) -> int:
 
 
 class VideoRecorder:
-    """The annotated frames as an MP4; opened on the first frame, whose size every frame is given."""
+    """The annotated frames as an MP4; opened on the first frame, whose size every frame is given.
+
+    OpenCV's writer reports no failed write, and an MP4 cut short (a full disk) has no index and
+    does not play. So the video is written under a temporary name beside ``path`` and, once
+    closed, read back: it replaces ``path`` only when it holds every frame, and otherwise is
+    removed with a one-line error. A run that gets no frame leaves ``path`` as it was.
+    """
 
     def __init__(self, path: str | os.PathLike[str], fps: float) -> None:
         self.path = Path(path)
         self.fps = fps if fps > 0 else 10.0
         self.writer: cv2.VideoWriter | None = None
         self.size: tuple[int, int] | None = None
+        self.frames = 0
         check_output_path("--record", self.path)
+        prefix, suffix = f".{self.path.stem}.", f".tmp{self.path.suffix}"
+        remove_stale_temporaries(self.path.parent, prefix, suffix)  # left by a killed run
+        self.partial = self.path.with_name(f"{prefix}{os.getpid()}{suffix}")
 
     def write(self, image: np.ndarray) -> None:
         if self.writer is None:
             self.size = (image.shape[1], image.shape[0])
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+            self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
             if not self.writer.isOpened():
+                self.partial.unlink(missing_ok=True)
                 raise OutputError(f"--record {self.path}: cannot write an MP4 there (check the path and its .mp4 suffix)")
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)
+        self.frames += 1
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
+        if self.writer is None:
+            return
+        self.writer.release()
+        self.writer = None
+        quiet_opencv()  # a cut MP4 makes OpenCV's reader print warnings of its own
+        check = cv2.VideoCapture(str(self.partial))
+        written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
+        check.release()
+        if written != self.frames:
+            self.partial.unlink(missing_ok=True)
+            raise OutputError(f"--record {self.path}: the video could not be written whole (is the disk full?); {self.frames} frames lost")
+        try:
+            os.replace(self.partial, self.path)
+        except OSError as exc:
+            self.partial.unlink(missing_ok=True)
+            raise OutputError(f"--record {self.path}: cannot write ({exc.strerror or exc})") from None
 
 
 def no_window_reason() -> str | None:

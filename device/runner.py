@@ -154,6 +154,9 @@ def silence_stdout() -> None:
 
 
 def no_frame_error(source: FrameSource, retry_s: float) -> FerEdgeError:
+    unread = source.unread_error()
+    if unread is not None:
+        return unread
     if source.live:
         hint = "; for the Pi camera module use --camera picam" if source.name.startswith("camera") else ""
         return FerEdgeError(f"--camera {source.name}: opened but delivered no frame in {retry_s:.0f} s{hint}")
@@ -273,7 +276,7 @@ def run(
             live_view = LiveView(stream_fps, stream_quality)
             outputs.append(live_view)
             web = start_web_server(live_view, serve, token)
-            log(f"web view: {web.url}" + ("" if web.token is None else "  (the token is needed off this machine; keep it private)"))
+            log(f"web view: {web.url}" + ("" if web.token is None else "  (every request needs the token; keep it private)"))
         print_frames = window is None and json_lines is None and recorder is None and web is None
         with sigterm_as_interrupt(), detector_threads(cv2_threads):
             if overlap:
@@ -325,10 +328,16 @@ def run(
         if web is not None:
             web.close()
         for output in outputs:
-            output.close()
+            try:
+                output.close()
+            except OutputError as exc:  # a recording that could not be finished whole
+                stopped, failure = "output failed", failure or exc
         source.close()
     summary.finish(stopped)
     log(summary.table())
     if failure is not None:
         raise failure
+    unread = source.unread_error()
+    if unread is not None:  # the images that could be read are processed and their outputs whole
+        raise unread
     return summary

@@ -59,6 +59,10 @@ class FrameSource:
         """Try to get a dropped live source back; ``False`` when that is not possible."""
         return False
 
+    def unread_error(self) -> FerEdgeError | None:
+        """The one-line error for what was skipped as unreadable (an image folder's bad files), if anything was."""
+        return None
+
     def close(self) -> None:
         pass
 
@@ -123,7 +127,11 @@ class CaptureSource(FrameSource):
 
 
 class ImageSource(FrameSource):
-    """One image file, or every image of a folder in name order, as frames 1 second apart."""
+    """One image file, or every image of a folder in name order, as frames 1 second apart.
+
+    An image that cannot be read is skipped and the rest are processed, so one bad file does not
+    cost a folder's results; the run then ends in an error naming it (:meth:`unread_error`).
+    """
 
     def __init__(self, files: list[Path], name: str) -> None:
         if not files:
@@ -131,21 +139,37 @@ class ImageSource(FrameSource):
         self.files = files
         self.name = name
         self._next = 0
+        self._unread: list[str] = []
 
     def read(self) -> Frame | None:
-        if self._next >= len(self.files):
-            return None
-        path = self.files[self._next]
+        while self._next < len(self.files):
+            path, stamp = self.files[self._next], float(self._next)
+            self._next += 1
+            image = self.decode(path)
+            if image is not None:
+                return Frame(image, stamp, path.name)
+        return None
+
+    def decode(self, path: Path) -> np.ndarray | None:
+        """The image at ``path``, or ``None`` with the reason kept for :meth:`unread_error`."""
         data = np.fromfile(path, dtype=np.uint8)
         size = header_size(data)
         if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:  # before it is decoded
-            raise FerEdgeError(f"{path}: {size[0]}x{size[1]} is over the {MAX_IMAGE_PIXELS // 10**6} megapixel limit for images; shrink it first")
+            self._unread.append(f"{path}: {size[0]}x{size[1]} is over the {MAX_IMAGE_PIXELS // 10**6} megapixel limit for images; shrink it first")
+            return None
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if image is None:
-            raise FerEdgeError(f"{path}: unreadable or corrupt image")
-        stamp = float(self._next)
-        self._next += 1
-        return Frame(image, stamp, path.name)
+            self._unread.append(f"{path}: unreadable or corrupt image")
+        return image
+
+    def unread_error(self) -> FerEdgeError | None:
+        if not self._unread:
+            return None
+        if len(self.files) == 1:
+            return FerEdgeError(self._unread[0])
+        more = f" with {len(self._unread) - 1} more unreadable" if len(self._unread) > 1 else ""
+        read = len(self.files) - len(self._unread)
+        return FerEdgeError(f"{self._unread[0]} (skipped{more}; the other {read} of {len(self.files)} images were processed)")
 
 
 class PicameraSource(FrameSource):

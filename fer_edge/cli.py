@@ -204,6 +204,8 @@ def evaluate_command(
         check_output_path("--confusion", confusion)
         require_matplotlib("--confusion")
     if predictions is not None:
+        if str(predictions) == "-":
+            raise FerEdgeError("--predictions -: give a file name (standard output carries the report)")
         check_output_path("--predictions", predictions)
     run_record = run_record_beside(model)
     check_no_clash(
@@ -211,13 +213,14 @@ def evaluate_command(
         {"the model": model, "the model's sidecar": sidecar_path(model), "its run's run.json": run_record if run_record.is_file() else None, "--data": data},
     )
     report = evaluate(model, data, split, test_time_flip=test_time_flip, predictions_out=predictions)
+    described = {"model": str(model), "data": report.data, "test_time_flip": report.test_time_flip, **report.to_dict()}
     if to_stdout:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps(described, indent=2))
     else:
-        typer.echo(f"{model} on {report.data}")
+        typer.echo(f"{model} on {report.data}, test-time flip {'on' if report.test_time_flip else 'off'}")
         typer.echo(report.table())
         if json_out is not None:
-            write_json(json_out, report.to_dict())
+            write_json(json_out, described)
     if confusion is not None:
         from fer_edge.plots import plot_confusion
 

@@ -7,6 +7,8 @@ no per-image Python loop. TensorFlow is imported only for ``.keras`` models, so 
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import zipfile
 from pathlib import Path
@@ -66,14 +68,20 @@ def predict_probs(
         from fer_edge.device.classifier import TFLiteClassifier
 
         # A whole split is batch work: every core helps (a live run keeps cores for the camera).
-        classifier = TFLiteClassifier(path, num_threads=os.cpu_count() or 1, test_time_flip=test_time_flip)
+        classifier = TFLiteClassifier(path, num_threads=os.cpu_count() or 1, test_time_flip=flips(path, test_time_flip))
         return classifier.predict(images, batch_size=batch_size)
     if suffix in KERAS_SUFFIXES:
-        if test_time_flip is None:
-            card = read_sidecar(path, required=False)
-            test_time_flip = bool(card and card.get("test_time_flip", False))
-        return keras_probs(load_keras_model(path), images, test_time_flip, batch_size)
+        return keras_probs(load_keras_model(path), images, flips(path, test_time_flip), batch_size)
     raise FerEdgeError(f"{path}: unknown model type {suffix!r}; expected .keras or .tflite")
+
+
+def flips(model_path: Path, test_time_flip: bool | None) -> bool:
+    """Whether faces are averaged with their mirror image: as asked, else as the model's sidecar
+    says (off without one)."""
+    if test_time_flip is not None:
+        return test_time_flip
+    card = read_sidecar(model_path, required=False)
+    return bool(card and card.get("test_time_flip", False))
 
 
 def training_config(model_path: str | os.PathLike[str]) -> dict:
@@ -126,7 +134,8 @@ def evaluate(
     ``predictions_out`` also writes each face's prediction there (:func:`predictions_csv`).
     """
     dataset = data if isinstance(data, Dataset) else load_eval_split(model_path, data, split)
-    probs = predict_probs(model_path, dataset.images, test_time_flip=test_time_flip)
+    flip = flips(Path(model_path), test_time_flip)
+    probs = predict_probs(model_path, dataset.images, test_time_flip=flip)
     if predictions_out is not None:
         write_atomically(predictions_out, predictions_csv(probs, dataset))
-    return evaluate_predictions(probs, dataset, model=str(model_path))
+    return dataclasses.replace(evaluate_predictions(probs, dataset, model=str(model_path)), test_time_flip=flip)

@@ -96,15 +96,28 @@ def remove_stale_temporaries(folder: Path, prefix: str, suffix: str) -> list[Pat
 
 
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` whole, or raise a one-line error and leave ``path`` as it was."""
+    """Write ``data`` to ``path`` whole, or raise a one-line error and leave ``path`` as it was.
+
+    A link is written through (the file it names is replaced, the link kept). A device or a pipe
+    (``/dev/stdout``, ``/dev/full``) is written in place: renaming a file over it would replace
+    the device itself.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes) else "utf-8") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        return path
+    target = path.resolve() if path.is_symlink() else path
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         if isinstance(data, bytes):
             tmp.write_bytes(data)
         else:
             tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError as exc:
         raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:

@@ -34,6 +34,7 @@ class EvalReport:
     confusion: np.ndarray
     model: str = ""
     data: str = ""
+    test_time_flip: bool | None = None  # whether each face was averaged with its mirror image
 
     @property
     def n(self) -> int:

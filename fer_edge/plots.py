@@ -13,6 +13,7 @@ import numpy as np
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.errors import FerEdgeError
+from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport
 
 
@@ -32,6 +33,21 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, png: Path) -> None:
+    """Render ``fig`` in memory, then write the PNG whole (a full disk is a one-line error, not a
+    traceback or a truncated picture), and free the figure."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    write_atomically(png, buffer.getvalue())
 
 
 def plot_history(history_csv: Path, png: Path, title: str = "", average: dict[str, float] | None = None) -> None:
@@ -63,8 +79,7 @@ def plot_history(history_csv: Path, png: Path, title: str = "", average: dict[st
         ax_lr.set_ylabel("learning rate", color="grey")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, png)
 
 
 def plot_confusion(report: EvalReport, png: Path, title: str = "") -> None:
@@ -84,5 +99,4 @@ def plot_confusion(report: EvalReport, png: Path, title: str = "") -> None:
     ax.set_ylabel("true")
     ax.set_title(title or f"accuracy {100 * report.accuracy:.1f}%, weighted F1 {100 * report.weighted_f1:.1f}% (n={report.n})")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, png)

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -73,3 +74,17 @@ def copy_test_faces(fer2013_dir: Path, root: Path, per_class: int) -> Path:
         for source in sorted((fer2013_dir / "test" / name).iterdir())[:per_class]:
             shutil.copy(source, dest / source.name)
     return root
+
+
+@contextmanager
+def small_filesystem(folder: Path, size: str, read_only: bool = False):
+    """A tmpfs of ``size`` mounted on ``folder`` (root only): a disk that fills, or cannot be written."""
+    require(os.geteuid() == 0 and shutil.which("mount") is not None, "a small filesystem needs root to mount a tmpfs")
+    folder.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    require(mounted.returncode == 0, f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -221,6 +221,9 @@ def test_eval_prints_the_accuracy_it_writes_to_json(tiny_run: Path, fer2013_dir:
     assert sum(r["true"] == r["predicted"] for r in predictions) / 3589 == pytest.approx(report["accuracy"], abs=1e-9)
     assert all(abs(sum(float(r[f"p_{name}"]) for name in CLASS_NAMES) - 1) < 1e-3 for r in predictions)
     assert set(report) >= {"accuracy", "macro_f1", "weighted_f1", "n", "per_class"}
+    # What was scored, and how: the tiny run's sidecar-less model is scored without its mirror image.
+    assert report["model"] == str(tiny_run / "model.keras") and report["test_time_flip"] is False and "[test]" in report["data"]
+    assert printed.splitlines()[0].endswith("[test], test-time flip off")
     accuracy_line = next(line for line in printed.splitlines() if line.strip().startswith("accuracy"))
     assert float(accuracy_line.split()[1]) == pytest.approx(100 * report["accuracy"], abs=0.05)
     weighted_line = next(line for line in printed.splitlines() if line.strip().startswith("weighted avg"))

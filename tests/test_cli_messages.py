@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clitools import assert_one_line_error, copy_test_faces, fer_edge
+from clitools import assert_one_line_error, copy_test_faces, fer_edge, small_filesystem
 
 
 #: The environment a user has: no log settings of fer-edge's test helpers.
@@ -31,6 +31,7 @@ NOISE = re.compile(r"absl::InitializeLog|^[IWE]\d{4} |oneDNN|cuInit|CUDA|XNNPACK
         (["run", "--max-frames", "many"], ["'--max-frames'", "see fer-edge run --help"]),
         (["bogus"], ["no such command 'bogus'", "see fer-edge --help"]),
         (["ship", "only-one-argument"], ["missing argument 'DEST'", "see fer-edge ship --help"]),
+        (["eval", "model.tflite", "--predictions", "-"], ["--predictions -: give a file name"]),
     ],
 )
 def test_usage_errors_are_one_error_line_and_exit_2(args: list[str], fragments: list[str]) -> None:
@@ -80,3 +81,13 @@ def test_eval_of_a_keras_model_keeps_tensorflows_start_up_lines_quiet(small_data
     done = fer_edge("eval", REPO_ROOT / "models" / "edge" / "edge.keras", "--data", small_data, env=USER_ENV)
     assert "accuracy" in done.stdout
     assert not NOISE.search(done.stderr), done.stderr
+
+
+def test_a_plot_that_does_not_fit_on_the_disk_is_one_error_line_and_no_file(edge_int8_model: Path, small_data: Path, tmp_path: Path) -> None:
+    """The confusion matrix is drawn in memory and written whole: a full disk is one line, with
+    no traceback and no cut PNG."""
+    with small_filesystem(tmp_path / "disk", "16k") as disk:
+        done = fer_edge("eval", edge_int8_model, "--data", small_data, "--confusion", disk / "cm.png", check=False)
+        assert_one_line_error(done, "cm.png: cannot write (No space left on device)")
+        assert list(disk.iterdir()) == []
+

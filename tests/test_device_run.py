@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clitools import FER_EDGE, REPO_ROOT, assert_one_line_error, fer_edge
+from clitools import FER_EDGE, REPO_ROOT, assert_one_line_error, fer_edge, small_filesystem
 
 from fer_edge.contract import CLASS_NAMES
 from fer_edge.device.classifier import TFLiteClassifier
@@ -378,3 +378,36 @@ def test_missing_model(placed_video, tmp_path):
 def test_bad_numbers(placed_video, edge_int8_model, option):
     done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(edge_int8_model), "--no-display", *option, check=False)
     assert_one_line_error(done, option[0])
+
+
+def test_a_folder_with_an_unreadable_image_is_processed_around_it(edge_int8_model, test_split, tmp_path):
+    """One bad file does not cost a folder's results: the other images are processed, their JSON
+    lines and video are whole, and the run ends in one error line naming the bad file."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, index in (("a.jpg", 0), ("c.png", 1)):
+        frame = np.full((480, 640, 3), 110, np.uint8)
+        paste_face(frame, test_split.images[index], 240, 140, 160)
+        cv2.imwrite(str(folder / name), frame)
+    (folder / "b.jpg").write_text("not a picture")
+    lines, video = tmp_path / "out.jsonl", tmp_path / "out.mp4"
+    done = fer_edge("run", "--camera", folder, "--model", edge_int8_model, "--no-display", "--json", lines, "--record", video, check=False)
+    assert_one_line_error(done, "b.jpg: unreadable or corrupt image", "the other 2 of 3 images were processed")
+    assert [json.loads(line)["source"] for line in lines.read_text().splitlines()] == ["a.jpg", "c.png"]
+    assert int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4", "photos"]  # no temporary left
+
+
+def test_a_recording_that_fills_the_disk_is_one_error_line_and_keeps_the_earlier_video(placed_video, edge_int8_model, tmp_path):
+    """OpenCV's writer reports no failed write; the recording is checked once closed. A video cut
+    short by a full disk would not play: it is removed, and the file it was to replace kept."""
+    with small_filesystem(tmp_path / "disk", "100k") as disk:
+        earlier = disk / "out.mp4"
+        earlier.write_bytes(b"an earlier recording")
+        done = fer_edge(
+            "run", "--camera", placed_video.path, "--model", edge_int8_model, "--no-display", "--max-frames", 60, "--record", earlier, check=False
+        )  # fmt: skip
+        assert_one_line_error(done, f"--record {earlier}: the video could not be written whole")
+        assert "[output failed]" in done.stdout
+        assert [p.name for p in disk.iterdir()] == ["out.mp4"] and earlier.read_bytes() == b"an earlier recording"
+

@@ -3,7 +3,11 @@ work, and leaves every file as it was (paths compared after resolving links)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import stat
+import threading
 from pathlib import Path
 
 import cv2
@@ -13,7 +17,7 @@ import pytest
 from clitools import assert_one_line_error, fer_edge
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.files import check_no_clash
+from fer_edge.files import check_no_clash, write_atomically, write_json
 
 
 @pytest.fixture()
@@ -129,3 +133,23 @@ def test_train_refuses_a_run_folder_in_the_data_or_over_a_model_it_reads(tmp_pat
     over_model = fer_edge("train", "--arch", "tiny", "--data", data, "--init-from", start, "--out", start.parent, check=False)
     assert_one_line_error(over_model, "which the run reads and would write over")
     assert start.read_bytes() == b"weights to start from"
+
+
+def test_reports_are_written_through_links_and_into_pipes_without_replacing_them(tmp_path):
+    """A report is written whole by renaming a new file into place; that must replace neither a
+    link the user named (the file it names is replaced) nor a pipe or a device (``/dev/stdout``,
+    which is written in place)."""
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("{}")
+    link.symlink_to(real)
+    write_json(link, {"accuracy": 0.7})
+    assert link.is_symlink() and json.loads(real.read_text()) == {"accuracy": 0.7}
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()
+    write_atomically(pipe, "through the pipe\n")
+    reader.join(timeout=10)
+    assert received == ["through the pipe\n"] and stat.S_ISFIFO(pipe.stat().st_mode)
+

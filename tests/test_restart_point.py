@@ -4,15 +4,12 @@ restart point, the best weights and state.json always describe the same epochs."
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from clitools import require
+from clitools import small_filesystem
 
 from fer_edge.train.run_folder import BEST_WEIGHTS, RESTART_POINT, RunFolder, pending_name, prepare_run
 
@@ -106,20 +103,6 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(fer2013_dir
     straight = keras.models.load_model(tmp_path / "straight" / "checkpoints" / "last.keras").get_weights()
     resumed = keras.models.load_model(tmp_path / "resumed" / "checkpoints" / "last.keras").get_weights()
     assert max(float(np.abs(a - b).max()) for a, b in zip(straight, resumed)) == 0.0
-
-
-@contextmanager
-def small_filesystem(folder: Path, size: str, read_only: bool = False):
-    """A tmpfs of ``size`` mounted on ``folder`` (root only): a disk that fills, or cannot be written."""
-    require(os.geteuid() == 0 and shutil.which("mount") is not None, "a small filesystem needs root to mount a tmpfs")
-    folder.mkdir(parents=True, exist_ok=True)
-    options = f"size={size}" + (",ro" if read_only else "")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
-    require(mounted.returncode == 0, f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.mark.slow
