@@ -36,6 +36,8 @@ class TFLiteClassifier:
         before its sidecar exists, so it is optional by default.
         """
         self.path = Path(model_path)
+        if self.path.is_dir():
+            raise FerEdgeError(f"{self.path}: is a folder, not a model file")
         if not self.path.is_file():
             raise FerEdgeError(f"{self.path}: model file not found")
         self.interpreter, self.backend = make_interpreter(self.path, num_threads=num_threads)

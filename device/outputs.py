@@ -135,6 +135,8 @@ class VideoRecorder:
         self.writer: cv2.VideoWriter | None = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
+        if self.path.suffix.lower() != ".mp4":
+            raise FerEdgeError(f"--record {self.path}: must end in .mp4")
         check_output_path("--record", self.path)
         prefix, suffix = f".{self.path.stem}.", f".tmp{self.path.suffix}"
         remove_stale_temporaries(self.path.parent, prefix, suffix)  # left by a killed run
@@ -146,7 +148,7 @@ class VideoRecorder:
             self.writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
             if not self.writer.isOpened():
                 self.partial.unlink(missing_ok=True)
-                raise OutputError(f"--record {self.path}: cannot write an MP4 there (check the path and its .mp4 suffix)")
+                raise OutputError(f"--record {self.path}: cannot write an MP4 there")
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)

@@ -261,6 +261,8 @@ def open_source(spec: str | int) -> FrameSource:
     """The frame source a ``--camera`` value names (see :data:`SOURCE_HELP`)."""
     quiet_opencv()
     text = str(spec).strip()
+    if not text:
+        raise FerEdgeError(f"--camera '': empty; SOURCE is {SOURCE_HELP}")
     if text == "auto":
         return PicameraSource() if pi_camera_is_only_camera() else CaptureSource(0, live=True)
     if text == "picam":

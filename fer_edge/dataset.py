@@ -238,8 +238,12 @@ def load_csv(path: str | os.PathLike[str], split: str = "test") -> Dataset:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
-            if header is None or [h.strip() for h in header] != CSV_HEADER:
-                raise FerEdgeError(f"{path}:1: header is {header}; expected {','.join(CSV_HEADER)}")
+            if header is None:
+                raise FerEdgeError(f"{path}: empty; expected a header line {','.join(CSV_HEADER)} and a row per face")
+            if [h.strip() for h in header] != CSV_HEADER:
+                shown = ",".join(header)
+                shown = shown if len(shown) <= 60 else shown[:60] + "..."
+                raise FerEdgeError(f"{path}:1: header is {shown!r}; expected {','.join(CSV_HEADER)}")
             for row in reader:
                 line = reader.line_num
                 if len(row) != 3:

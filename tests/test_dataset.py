@@ -203,6 +203,17 @@ def test_csv_wrong_header(tmp_path: Path) -> None:
     expect_error(r"a\.csv:1: header is", load_split, csv_path, "test")
 
 
+def test_a_csv_without_its_header_or_empty_says_so_in_a_short_line(tmp_path: Path) -> None:
+    """A first row of pixels is shown cut short, not as 2,304 numbers on one line."""
+    headless = tmp_path / "headless.csv"
+    headless.write_text(f"0,{GOOD_PIXELS},PublicTest\n")
+    message = expect_error(r"headless\.csv:1: header is '0,", load_split, headless, "test")
+    assert len(message) < 200, message
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    expect_error(r"empty\.csv: empty; expected a header line", load_split, empty, "test")
+
+
 def test_csv_wrong_pixel_count(tmp_path: Path) -> None:
     rows = [f"0,{GOOD_PIXELS},PublicTest", f"3,{' '.join(['1'] * 2000)},PublicTest"]
     expect_error(r"a\.csv:3: 2000 pixel values; expected 2304", load_split, write_rows(tmp_path / "a.csv", rows), "test")

@@ -294,7 +294,8 @@ def test_json_file_is_replaced_or_appended_and_kept_when_no_frame_comes(placed_v
 @pytest.mark.parametrize(
     "option, fragment",
     [(["--json", "{tmp}/missing/f.jsonl"], "does not exist"), (["--json", "{tmp}"], "is a folder"),
-     (["--record", "{tmp}/missing/v.mp4"], "does not exist"), (["--append"], "--append")],
+     (["--record", "{tmp}/missing/v.mp4"], "does not exist"), (["--append"], "--append"),
+     (["--record", "{tmp}/v.jsonl"], "must end in .mp4")],
 )  # fmt: skip
 def test_bad_output_paths_are_refused_before_anything_runs(placed_video, edge_int8_model, tmp_path, option, fragment):
     option = [part.format(tmp=tmp_path) for part in option]
@@ -372,6 +373,12 @@ def test_model_without_its_sidecar(placed_video, edge_int8_model, tmp_path):
 def test_missing_model(placed_video, tmp_path):
     done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path / "none.tflite"), "--no-display", check=False)
     assert_one_line_error(done, "model file not found")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(tmp_path), "--no-display", check=False)
+    assert_one_line_error(done, f"{tmp_path}: is a folder, not a model file")
+
+
+def test_an_empty_camera_is_refused_not_read_as_the_current_folder(edge_int8_model):
+    assert_one_line_error(fer_edge("run", "--camera", "", "--model", edge_int8_model, "--no-display", check=False), "--camera '': empty")
 
 
 @pytest.mark.parametrize("option", [["--max-frames", "0"], ["--threads", "0"]])
