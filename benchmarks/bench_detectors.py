@@ -140,55 +140,68 @@ def filling(frames: int, seed: int, threads: int) -> str:
     return "\n".join(rows)
 
 
-def whole_frame_score(frames: int, seed: int, threads: int, scores: tuple[float, ...] = (0.6, 0.65, 0.7)) -> str:
-    """The default with its whole-frame pass at each score: false boxes on ``8 * frames`` views of
-    photos of no person (the pass runs on every frame where nothing else is found, as in an empty
-    room), and the share found of pasted test faces that fill much of the frame."""
+def default_with(threads: int, **changes: float | int) -> LookCloser:
+    """The default detector with ``changes`` to its :class:`LookCloser` settings."""
+    default = make_detector(threads=threads)
+    return LookCloser(default.full, default.closer, **changes)
+
+
+def whole_frame_score(frames: int, seed: int, threads: int) -> str:
+    """The default with its whole-frame pass at its score and 0.05 either side: false boxes on
+    ``8 * frames`` views of photos of no person (the pass runs on every frame where nothing else
+    is found, as in an empty room), and the share found of faces that fill much of the frame:
+    pasted test faces, the portraits, and the dataset's own 48x48 images."""
     test = load_split(default_data_dir(), "test")
     rng = np.random.default_rng(seed)
-    scenes = empty_scenes()
+    scenes, people = empty_scenes(), portraits()
     empty = [to_gray(background(scenes, rng)) for _ in range(8 * frames)]
-    sizes = (192, 256, 320)
-    placed = {size: place_faces(test, frames, (size, size), seed + size) for size in sizes}
-    default = make_detector(threads=threads)
-    rows = [f"{'whole frame from':<18}{'false/100 scene':>16}" + "".join(f"{f'faces {size}':>12}" for size in sizes)]
-    for score in scores:
-        detector = LookCloser(default.full, default.closer, frame_score=score)
+    sets = {}
+    for size in (192, 256, 320):
+        placed = place_faces(test, frames, (size, size), seed + size)
+        sets[f"faces {size}"] = list(zip(placed.frames, placed.boxes))
+    sets["photos 256-400"] = [place_photo(people[k % len(people)], size, rng, scenes) for size in (256, 320, 400) for k in range(frames // 4)]
+    sets["48x48 images"] = [(image, [[0, 0, 48, 48]]) for image in test.images[: 2 * frames]]
+    chosen = make_detector(threads=threads).frame_score
+    rows = [f"{'whole frame from':<18}{'false/100 scene':>16}" + "".join(f"{name:>16}" for name in sets)]
+    for score in (chosen - 0.05, chosen, chosen + 0.05):
+        detector = default_with(threads, frame_score=score)
         false = sum(len(detector.detect(frame)) for frame in empty)
-        found = [np.mean([match_faces(b, detector.detect(f))[0][0] is not None for f, b in zip(p.frames, p.boxes)]) for p in placed.values()]
-        chosen = " (default)" if np.isclose(score, default.frame_score) else ""
-        rows.append(f"{f'{score:g}{chosen}':<18}{100 * false / len(empty):>16.2f}" + "".join(f"{share:>12.0%}" for share in found))
+        found = [np.mean([m is not None for frame, boxes in shown for m in match_faces(boxes, detector.detect(to_gray(frame)))[0]]) for shown in sets.values()]
+        name = f"{score:g}" + (" (default)" if score == chosen else "")
+        rows.append(f"{name:<18}{100 * false / len(empty):>16.1f}" + "".join(f"{share:>16.0%}" for share in found))
     return "\n".join(rows)
 
 
 def reach(frames: int, seed: int, threads: int) -> str:
-    """Per face size, the share of pasted faces each model finds, one face per frame: full-range
-    from 0.1 (a closer-look candidate) and from 0.6 (taken as it is); short-range on the square a
-    closer look cuts for a candidate centred on the face (:func:`square_on`) at the default's 0.7
-    and at 0.5, and on the whole frame at the default's 0.65. Not a bound on the default: a real
-    candidate's look is centred where full-range's box is, and finds some faces a centred one
-    misses."""
+    """Per face size, the share of pasted faces each model finds, one face per frame, at the
+    default's scores: full-range from a closer look's candidate score and from its own minimum
+    (taken as it is); short-range on the square a closer look cuts for a candidate centred on the
+    face (:func:`square_on`) at a look's score and at 0.5, and on the whole frame at the
+    whole-frame pass's score. Not a bound on the default: a real candidate's look is centred
+    where full-range's box is, and finds some faces a centred one misses."""
     test = load_split(default_data_dir(), "test")
     default = make_detector(threads=threads)
     full, short = default.full, default.closer
-    columns = ("full >= 0.1", "full >= 0.6", "look >= 0.7", "look >= 0.5", f"short frame >= {default.frame_score:g}")
+    scores = (default.candidate_score, full.min_score, short.min_score, 0.5, default.frame_score)
+    columns = [f"{kind} >= {score:g}" for kind, score in zip(("full", "full", "look", "look", "short frame"), scores)]
     rows = [f"{'face size':<12}" + "".join(f"{c:>21}" for c in columns)]
     for size in SIZES:
         placed = place_faces(test, frames, (size, size), seed + size)
-        found = np.array([found_by_each(full, short, default.frame_score, frame, box) for frame, (box,) in zip(placed.frames, placed.boxes)])
+        found = np.array([found_by_each(full, short, scores, frame, box) for frame, (box,) in zip(placed.frames, placed.boxes)])
         rows.append(f"{f'{size} px':<12}" + "".join(f"{share:>21.0%}" for share in found.mean(axis=0)))
     return "\n".join(rows)
 
 
-def found_by_each(full: BlazeFaceDetector, short: BlazeFaceDetector, frame_score: float, frame: np.ndarray, box: list[int]) -> list[bool]:
-    """Whether each of :func:`reach`'s columns finds the face ``box`` in ``frame``."""
+def found_by_each(full: BlazeFaceDetector, short: BlazeFaceDetector, scores: tuple[float, ...], frame: np.ndarray, box: list[int]) -> list[bool]:
+    """Whether each of :func:`reach`'s columns, at its score in ``scores``, finds the face ``box`` in ``frame``."""
     square, in_square = square_on(frame, box)
+    candidate, full_min, look, look_low, whole = scores
     return [
-        finds(full, frame, box, 0.1),
-        finds(full, frame, box, 0.6),
-        finds(short, square, in_square, 0.7),
-        finds(short, square, in_square, 0.5),
-        finds(short, frame, box, frame_score),
+        finds(full, frame, box, candidate),
+        finds(full, frame, box, full_min),
+        finds(short, square, in_square, look),
+        finds(short, square, in_square, look_low),
+        finds(short, frame, box, whole),
     ]
 
 
@@ -225,18 +238,13 @@ def configurations(threads: int) -> dict[str, FaceDetector]:
     def short(score: float) -> BlazeFaceDetector:
         return BlazeFaceDetector(score, threads, model=SHORT_RANGE)
 
-    def auto(**changes: float) -> LookCloser:
-        """The default with ``changes`` to its :class:`LookCloser` settings."""
-        default = make_detector(threads=threads)
-        return LookCloser(default.full, default.closer, **{"frame_score": default.frame_score, **changes})
-
     return {
         "auto (default)": make_detector(threads=threads),
-        "auto, 2 closer looks": auto(looks=2),
-        "auto, 5 closer looks": auto(looks=5),
-        "auto, candidates from 0.05": auto(candidate_score=0.05),
-        "auto, closer square 2.5x": auto(zoom=2.5),
-        "auto, whole frame from 0.6": auto(frame_score=0.6),
+        "auto, 2 closer looks": default_with(threads, looks=2),
+        "auto, 5 closer looks": default_with(threads, looks=5),
+        "auto, candidates from 0.05": default_with(threads, candidate_score=0.05),
+        "auto, closer square 2.5x": default_with(threads, zoom=2.5),
+        "auto, whole frame from 0.6": default_with(threads, frame_score=0.6),
         "auto, --min-face-score 0.5": make_detector(min_score=0.5, threads=threads),
         "full 0.5 + short 0.6 (previous auto)": UnionDetector(full(0.5), short(0.6)),
         "full-range 0.4": full(0.4),
@@ -294,7 +302,7 @@ class Tally:
 
 
 def size_group(size: int) -> str:
-    """The face-size band a group face falls in, as the targets name them."""
+    """The face-size band a group face falls in (the group columns of the found-rate tables)."""
     return "48-64" if size < 64 else "64-96" if size < 96 else ">=96"
 
 
@@ -374,7 +382,7 @@ def main() -> None:
     print(filling(args.frames, args.seed, args.threads))
     print(f"\nDetecting every Nth frame, boxes kept in between: a 128 px test face drifting through {args.frames} frames per speed:")
     print(skipping(args.frames, (2.0, 8.0), args.seed, args.threads))
-    print(f"\nThe whole-frame pass's score: false boxes on {8 * args.frames} views of photos of no person; pasted test faces found ({args.frames} frames per size):")
+    print(f"\nThe whole-frame pass's score: false boxes on {8 * args.frames} views of photos of no person; faces found that fill much of the frame:")
     print(whole_frame_score(args.frames, args.seed, args.threads))
     print(f"\nWhat each model finds in pasted test faces, one per frame ({args.frames} frames per size; look: short-range on the square cut for a candidate centred on the face):")
     print(reach(args.frames, args.seed, args.threads))

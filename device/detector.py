@@ -38,9 +38,9 @@ DEFAULT_DETECT_WIDTH = 240
 AUTO_MIN_SCORE = 0.6
 #: In ``auto``, where nothing else is found, a face short-range finds on the whole frame must score
 #: this much above ``--min-face-score`` (0.65 by default). That pass runs on every frame of an
-#: empty room: at 0.6 it boxed a cat's face, the moon or a cup in 1.6 of 100 views of photos of no
-#: person, at 0.65 in 0.5, for 2 points fewer of the pasted test faces of 192-320 px
-#: (``benchmarks/bench_detectors.py``).
+#: empty room, where at 0.6 it boxed a close-up cat's face, the moon or a cup: a third as many
+#: false boxes at 0.65, for a few pasted test faces and bare dataset images fewer and no real
+#: faces fewer (``benchmarks/bench_detectors.py``; figures in benchmarks/README.md).
 WHOLE_FRAME_MARGIN = 0.05
 #: In ``auto``, a face short-range finds on a closer look must score this much above
 #: ``--min-face-score`` (0.7 by default): at 0.6 it found a few faces on the cat and the cups.
@@ -104,9 +104,7 @@ def named_detector(name: str | None, detect_width: int | None, min_score: float 
         return BlazeFaceDetector(min_score, threads, model=FULL_RANGE if name == FULL_RANGE.name else SHORT_RANGE)
     accept = AUTO_MIN_SCORE if min_score is None else min_score
     return LookCloser(
-        BlazeFaceDetector(accept, threads, model=FULL_RANGE),
-        BlazeFaceDetector(min(0.99, accept + CLOSER_MARGIN), threads, model=SHORT_RANGE),
-        frame_score=min(0.99, accept + WHOLE_FRAME_MARGIN),
+        BlazeFaceDetector(accept, threads, model=FULL_RANGE), BlazeFaceDetector(min(0.99, accept + CLOSER_MARGIN), threads, model=SHORT_RANGE)
     )
 
 
@@ -162,7 +160,8 @@ class LookCloser:
     its own minimum in the square are kept. So the second model looks, in every frame, where
     the first saw something, not only in frames where the first found nothing. Where neither
     finds a face, short-range looks at the whole frame and keeps the faces scoring ``frame_score``
-    (by default full-range's minimum): a face that fills the frame is one full-range scores low.
+    (by default :data:`WHOLE_FRAME_MARGIN` above full-range's minimum): a face that fills the
+    frame is one full-range scores low.
     (``benchmarks/bench_detectors.py``: found rates, false boxes and time in benchmarks/README.md.)
     """
 
@@ -180,7 +179,7 @@ class LookCloser:
         self.looks = looks
         self.zoom = zoom
         self.candidate_score = min(candidate_score, full.min_score)
-        self.frame_score = full.min_score if frame_score is None else frame_score
+        self.frame_score = min(0.99, full.min_score + WHOLE_FRAME_MARGIN) if frame_score is None else frame_score
 
     def describe(self) -> str:
         return (

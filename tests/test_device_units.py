@@ -248,13 +248,14 @@ def test_a_look_keeps_only_faces_wholly_inside_its_square_and_skips_candidates_o
 
 def test_where_nothing_is_found_short_range_looks_at_the_whole_frame_at_its_own_score():
     """A face filling the frame, which full-range does not rank: short-range on the whole frame
-    takes it from the whole-frame score (by default full-range's minimum, 0.6; the default
-    detector's is 0.05 above it), lower than a closer look's (0.7)."""
+    takes it from the whole-frame score (by default 0.05 above full-range's minimum: 0.65 here),
+    lower than a closer look's (0.7), and not under it."""
     frame = np.zeros((480, 640), np.uint8)
     frame[100:400, 200:500] = 170  # scores 0.67
     closer = BlobModel(0.7, crop_scale=1.5)
     np.testing.assert_array_equal(LookCloser(BlobModel(0.6, []), closer).detect(frame), [[125, 25, 450, 450]])
     assert LookCloser(BlobModel(0.6, []), closer, frame_score=0.68).detect(frame).shape == (0, 4)
+    assert LookCloser(BlobModel(0.64, []), closer).detect(frame).shape == (0, 4)  # 0.69 needed
     empty = LookCloser(BlobModel(0.6, []), BlobModel(0.7)).detect(np.zeros((48, 48), np.uint8))
     assert empty.shape == (0, 4) and empty.dtype == np.int32
     default = make_detector()
