@@ -15,7 +15,7 @@ import numpy as np
 from fer_edge.contract import INPUT_SHAPE, NUM_CLASSES, to_model_input
 from fer_edge.errors import FerEdgeError
 from fer_edge.flip import mirror_averaged
-from fer_edge.sidecar import read_sidecar
+from fer_edge.sidecar import flips_faces, read_sidecar
 from fer_edge.device.interpreter import make_interpreter
 
 
@@ -55,9 +55,7 @@ class TFLiteClassifier:
         self.sidecar = read_sidecar(self.path, required=require_sidecar)
         if self.sidecar is not None:
             self.check_sidecar_tensors()
-        if test_time_flip is None:
-            test_time_flip = bool(self.sidecar and self.sidecar.get("test_time_flip", False))
-        self.test_time_flip = test_time_flip
+        self.test_time_flip = flips_faces(self.sidecar, test_time_flip)
 
     def check_sidecar_tensors(self) -> None:
         """Refuse a sidecar whose input tensor (dtype, scale, zero point) is not this model's: it

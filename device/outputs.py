@@ -130,7 +130,7 @@ class VideoRecorder:
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float) -> None:
-        self.path = Path(path)
+        self.path = Path(path).resolve() if Path(path).is_symlink() else Path(path)  # a link is recorded through
         self.fps = fps if fps > 0 else 10.0
         self.writer: cv2.VideoWriter | None = None
         self.size: tuple[int, int] | None = None
@@ -161,9 +161,10 @@ class VideoRecorder:
         self.writer = None
         quiet_opencv()  # a cut MP4 makes OpenCV's reader print warnings of its own
         check = cv2.VideoCapture(str(self.partial))
-        written = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
+        playable = check.isOpened() and check.read()[0]
+        counted = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if playable else 0  # 0 or less: not in the file
         check.release()
-        if written != self.frames:
+        if not playable or 0 < counted < self.frames:
             self.partial.unlink(missing_ok=True)
             raise OutputError(f"--record {self.path}: the video could not be written whole (is the disk full?); {self.frames} frames lost")
         try:

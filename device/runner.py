@@ -224,7 +224,7 @@ def run(
         check_options(serve, token)  # before the model and the camera are opened
     threads, cv2_threads = stage_threads(threads, overlap)
     model_path = Path(model) if model is not None else default_model_path()
-    camera_path = Path(camera) if isinstance(camera, str) and Path(camera).exists() else None
+    camera_path = Path(camera) if isinstance(camera, str) and camera.strip() and Path(camera).exists() else None
     check_no_clash(
         {"--json": json_out, "--record": record},
         {"--model": model_path, "--model's sidecar": sidecar_path(model_path), "--camera": camera_path},
@@ -336,6 +336,8 @@ def run(
     summary.finish(stopped)
     log(summary.table())
     if failure is not None:
+        if source.unread_error() is not None:
+            log(f"note: {source.unread_error()}")
         raise failure
     unread = source.unread_error()
     if unread is not None:  # the images that could be read are processed and their outputs whole

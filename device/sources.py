@@ -152,7 +152,11 @@ class ImageSource(FrameSource):
 
     def decode(self, path: Path) -> np.ndarray | None:
         """The image at ``path``, or ``None`` with the reason kept for :meth:`unread_error`."""
-        data = np.fromfile(path, dtype=np.uint8)
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError as exc:  # no permission, or gone since the folder was listed
+            self._unread.append(f"{path}: cannot read ({exc.strerror or exc})")
+            return None
         size = header_size(data)
         if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:  # before it is decoded
             self._unread.append(f"{path}: {size[0]}x{size[1]} is over the {MAX_IMAGE_PIXELS // 10**6} megapixel limit for images; shrink it first")
@@ -167,8 +171,10 @@ class ImageSource(FrameSource):
             return None
         if len(self.files) == 1:
             return FerEdgeError(self._unread[0])
-        more = f" with {len(self._unread) - 1} more unreadable" if len(self._unread) > 1 else ""
         read = len(self.files) - len(self._unread)
+        if not read:
+            return FerEdgeError(f"{self._unread[0]} (none of the {len(self.files)} images could be read)")
+        more = f" with {len(self._unread) - 1} more unreadable" if len(self._unread) > 1 else ""
         return FerEdgeError(f"{self._unread[0]} (skipped{more}; the other {read} of {len(self.files)} images were processed)")
 
 

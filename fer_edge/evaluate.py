@@ -8,7 +8,6 @@ no per-image Python loop. TensorFlow is imported only for ``.keras`` models, so 
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import zipfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
 from fer_edge.flip import mirror_averaged
-from fer_edge.sidecar import read_sidecar, training_provenance
+from fer_edge.sidecar import flips_faces, read_sidecar, training_provenance
 
 KERAS_SUFFIXES = (".keras", ".h5")
 
@@ -68,7 +67,7 @@ def predict_probs(
         from fer_edge.device.classifier import TFLiteClassifier
 
         # A whole split is batch work: every core helps (a live run keeps cores for the camera).
-        classifier = TFLiteClassifier(path, num_threads=os.cpu_count() or 1, test_time_flip=flips(path, test_time_flip))
+        classifier = TFLiteClassifier(path, num_threads=os.cpu_count() or 1, test_time_flip=test_time_flip)
         return classifier.predict(images, batch_size=batch_size)
     if suffix in KERAS_SUFFIXES:
         return keras_probs(load_keras_model(path), images, flips(path, test_time_flip), batch_size)
@@ -76,12 +75,8 @@ def predict_probs(
 
 
 def flips(model_path: Path, test_time_flip: bool | None) -> bool:
-    """Whether faces are averaged with their mirror image: as asked, else as the model's sidecar
-    says (off without one)."""
-    if test_time_flip is not None:
-        return test_time_flip
-    card = read_sidecar(model_path, required=False)
-    return bool(card and card.get("test_time_flip", False))
+    """Whether ``predict_probs`` averages ``model_path``'s faces with their mirror image."""
+    return flips_faces(read_sidecar(model_path, required=False) if test_time_flip is None else None, test_time_flip)
 
 
 def training_config(model_path: str | os.PathLike[str]) -> dict:
@@ -134,8 +129,8 @@ def evaluate(
     ``predictions_out`` also writes each face's prediction there (:func:`predictions_csv`).
     """
     dataset = data if isinstance(data, Dataset) else load_eval_split(model_path, data, split)
-    flip = flips(Path(model_path), test_time_flip)
-    probs = predict_probs(model_path, dataset.images, test_time_flip=flip)
+    probs = predict_probs(model_path, dataset.images, test_time_flip=test_time_flip)
+    flip = flips(Path(model_path), test_time_flip)  # the model is known good by now
     if predictions_out is not None:
         write_atomically(predictions_out, predictions_csv(probs, dataset))
     return dataclasses.replace(evaluate_predictions(probs, dataset, model=str(model_path)), test_time_flip=flip)

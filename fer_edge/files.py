@@ -7,6 +7,7 @@ temporary name beside it and renamed into place (atomic on one filesystem).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from pathlib import Path
@@ -44,8 +45,11 @@ PathLike = str | os.PathLike[str]
 
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file: equal once links are resolved, or one inode (a hard link)."""
-    if a.resolve() == b.resolve():
-        return True
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a link that loops is no file
+        return False
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
@@ -61,6 +65,11 @@ def check_no_clash(outputs: dict[str, PathLike | None], inputs: dict[str, PathLi
     """
     given_outputs = [(name, Path(p)) for name, p in outputs.items() if p is not None and str(p) != "-"]
     given_inputs = [(name, Path(p)) for name, p in inputs.items() if p is not None and str(p) != "-"]
+    for name, out in given_outputs:
+        try:
+            out.resolve()
+        except (OSError, RuntimeError):
+            raise FerEdgeError(f"{name} {out}: a link that points back to itself; choose another file") from None
     for k, (name, out) in enumerate(given_outputs):
         for input_name, source in given_inputs:
             if same_file(out, source):
@@ -87,7 +96,9 @@ def remove_stale_temporaries(folder: Path, prefix: str, suffix: str) -> list[Pat
     """Remove ``{prefix}{pid}{suffix}`` files in ``folder`` left by a process no longer running (a
     killed conversion or write); the files removed. A running process's file is left alone."""
     removed = []
-    for path in folder.glob(f"{prefix}*{suffix}"):
+    for path in folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        if not (path.name.startswith(prefix) and path.name.endswith(suffix)):
+            continue
         pid = path.name[len(prefix) : len(path.name) - len(suffix)]
         if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             path.unlink(missing_ok=True)
@@ -110,7 +121,10 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
         except OSError as exc:
             raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return path
-    target = path.resolve() if path.is_symlink() else path
+    try:
+        target = path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError):  # a link that loops
+        raise FerEdgeError(f"{path}: cannot write (a link that points back to itself)") from None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         if isinstance(data, bytes):

@@ -7,7 +7,9 @@ fer_edge stays light on the Pi.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,11 +37,9 @@ def _pyplot():
     return plt
 
 
-def save_figure(fig, png: Path) -> None:
-    """Render ``fig`` in memory, then write the PNG whole (a full disk is a one-line error, not a
-    traceback or a truncated picture), and free the figure."""
-    import io
-
+def save_figure(fig: Any, png: Path) -> None:
+    """Render ``fig`` (a Matplotlib figure) in memory, then write the PNG whole (a full disk is a
+    one-line error, not a traceback or a truncated picture), and free the figure."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()

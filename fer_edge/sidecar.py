@@ -71,6 +71,12 @@ def read_sidecar(model_path: str | os.PathLike[str], *, required: bool = True) -
 MAX_FACE_MARGIN = 0.5
 
 
+def flips_faces(card: dict | None, asked: bool | None) -> bool:
+    """Whether a model's faces are averaged with their mirror image: as ``asked``, else as its
+    sidecar ``card`` says (off without one), the way its recorded accuracy was measured."""
+    return asked if asked is not None else bool(card and card.get("test_time_flip", False))
+
+
 def check_tensor_record(record: object, tensor: str, path: Path) -> None:
     """A sidecar's ``input`` or ``output``: absent, or {"shape": [None or int, ...], "dtype": str,
     "scale": number or None, "zero_point": number or None}."""

@@ -418,3 +418,11 @@ def test_a_recording_that_fills_the_disk_is_one_error_line_and_keeps_the_earlier
         assert "[output failed]" in done.stdout
         assert [p.name for p in disk.iterdir()] == ["out.mp4"] and earlier.read_bytes() == b"an earlier recording"
 
+
+def test_a_recording_to_a_link_is_written_where_the_link_points(placed_video, edge_int8_model, tmp_path):
+    real, link = tmp_path / "recordings" / "latest-real.mp4", tmp_path / "latest.mp4"
+    real.parent.mkdir()
+    link.symlink_to(real)
+    fer_edge("run", "--camera", placed_video.path, "--model", edge_int8_model, "--no-display", "--max-frames", 5, "--record", link)
+    assert link.is_symlink() and int(cv2.VideoCapture(str(real)).get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+

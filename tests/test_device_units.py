@@ -16,7 +16,7 @@ from fer_edge.device.detector import EveryNthFrame, HaarFaceDetector, LookCloser
 from fer_edge.device.faces import clip_box, crop_face, crop_faces, crop_square, to_gray
 from fer_edge.device.results import Face, FrameResult, RunSummary, StageTimes
 from fer_edge.device.smoothing import FaceSmoother, box_iou
-from fer_edge.device.sources import Frame, FrameSource, open_source
+from fer_edge.device.sources import Frame, FrameSource, ImageSource, open_source
 from fer_edge.errors import FerEdgeError
 
 pytestmark = pytest.mark.device
@@ -528,3 +528,21 @@ def test_stopping_an_overlapped_run_cuts_a_dead_cameras_retries_short(monkeypatc
     started = time.perf_counter()
     frames.close()
     assert time.perf_counter() - started < 1.0, "the retry loop saw the stop instead of waiting 30 s"
+
+
+def test_an_image_folder_skips_what_it_cannot_read_and_names_it(tmp_path):
+    """A file gone since the folder was listed (or unreadable to this user) is skipped like a
+    corrupt one; when nothing could be read the error says so."""
+    good = tmp_path / "b.png"
+    cv2.imwrite(str(good), np.full((48, 64, 3), 200, np.uint8))
+    source = ImageSource([tmp_path / "a.png", good], name=str(tmp_path))
+    frame = source.read()
+    assert frame is not None and frame.name == "b.png" and frame.time == 1.0 and source.read() is None
+    message = str(source.unread_error())
+    assert message.startswith(f"{tmp_path / 'a.png'}: cannot read (") and "the other 1 of 2 images were processed" in message
+    corrupt = tmp_path / "c.png"
+    corrupt.write_text("not a picture")
+    nothing = ImageSource([corrupt, tmp_path / "a.png"], name=str(tmp_path))
+    assert nothing.read() is None
+    assert "unreadable or corrupt image (none of the 2 images could be read)" in str(nothing.unread_error())
+

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from clitools import assert_one_line_error, fer_edge
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.files import check_no_clash, write_atomically, write_json
+from fer_edge.files import check_no_clash, remove_stale_temporaries, write_atomically, write_json
 
 
 @pytest.fixture()
@@ -152,4 +154,22 @@ def test_reports_are_written_through_links_and_into_pipes_without_replacing_them
     write_atomically(pipe, "through the pipe\n")
     reader.join(timeout=10)
     assert received == ["through the pipe\n"] and stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_a_link_that_points_back_to_itself_is_refused_in_one_line(tmp_path):
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    with pytest.raises(FerEdgeError, match="loop.json: a link that points back to itself"):
+        check_no_clash({"--json": loop}, {"the model": tmp_path / "model.tflite"})
+
+
+def test_clearing_a_killed_runs_temporaries_takes_only_its_own(tmp_path):
+    """Names are matched as they are: the brackets of clip[1].mp4 are no glob pattern that takes
+    clip1.mp4's temporary, and a running process's temporary is left alone."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    ours, other, running = tmp_path / f".clip[1].{dead}.tmp.mp4", tmp_path / f".clip1.{dead}.tmp.mp4", tmp_path / f".clip[1].{os.getpid()}.tmp.mp4"
+    for path in (ours, other, running):
+        path.write_bytes(b"partial")
+    assert remove_stale_temporaries(tmp_path, ".clip[1].", ".tmp.mp4") == [ours]
+    assert other.exists() and running.exists()
 
