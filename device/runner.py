@@ -37,6 +37,8 @@ DEFAULT_MODEL = Path("edge") / "edge-int8.tflite"
 #: How long a live source may deliver nothing before the run ends.
 RETRY_SECONDS = 10.0
 RETRY_PAUSE_S = 0.1
+#: The web view's defaults: frames a second to each viewer, and JPEG quality.
+STREAM_FPS, STREAM_QUALITY = 15.0, 70
 #: Reopen a live source after this many failed reads in a row.
 REOPEN_EVERY = 20
 
@@ -182,8 +184,8 @@ def run(
     append: bool = False,
     serve: str | None = None,
     token: str | None = None,
-    stream_fps: float = 15.0,
-    stream_quality: int = 70,
+    stream_fps: float | None = None,
+    stream_quality: int | None = None,
     realtime: bool = False,
     retry_s: float = RETRY_SECONDS,
     log: Callable[[str], None] | None = None,
@@ -199,7 +201,7 @@ def run(
     (device/background.py says when that pays). ``append`` adds to an existing ``json_out`` file
     instead of replacing it. ``serve`` (``[HOST:]PORT``) starts the web view
     (device/web_server.py) for the run's length, with ``token`` required off loopback and the
-    stream capped at ``stream_fps`` frames of JPEG ``stream_quality``. ``realtime`` plays a file at
+    stream capped at ``stream_fps`` frames (15) of JPEG ``stream_quality`` (70). ``realtime`` plays a file at
     the pace it was recorded. Notes and the summary go to ``log`` (stdout, or stderr when the JSON
     lines take stdout).
     """
@@ -212,12 +214,15 @@ def run(
         raise FerEdgeError(f"--threads {threads}: must be at least 1")
     if append and (json_out is None or str(json_out) == "-"):
         raise FerEdgeError("--append adds to a --json FILE; give one")
+    for option, value in (("--token", token), ("--stream-fps", stream_fps), ("--stream-quality", stream_quality)):
+        if serve is None and value is not None:
+            raise FerEdgeError(f"{option} is for the web view: add --serve [HOST:]PORT")
+    stream_fps = STREAM_FPS if stream_fps is None else stream_fps
+    stream_quality = STREAM_QUALITY if stream_quality is None else stream_quality
     if not 0 < stream_fps <= 60:
         raise FerEdgeError(f"--stream-fps {stream_fps:g}: must be above 0 and at most 60")
     if not 10 <= stream_quality <= 100:
         raise FerEdgeError(f"--stream-quality {stream_quality}: must be between 10 and 100 (JPEG quality)")
-    if serve is None and token is not None:
-        raise FerEdgeError("--token is for the web view: add --serve [HOST:]PORT")
     if serve is not None:
         from fer_edge.device.web_server import check_options
 

@@ -255,8 +255,8 @@ def run_command(
     detect_width: Optional[int] = typer.Option(None, "--detect-width", show_default="240: faces from about 64 px in a 640x480 frame", help="The Haar cascade's (--detector haar): width frames are shrunk to for it: larger finds smaller, farther faces, more slowly."),
     serve: Optional[str] = typer.Option(None, "--serve", metavar="[HOST:]PORT", help="Serve a live web view (video, FPS, counts, timeline; /stream.mjpg, /api/latest, /metrics) for as long as the run lasts. HOST defaults to 127.0.0.1 (this machine only); 0.0.0.0 opens it to the network, with a token."),
     token: Optional[str] = typer.Option(None, "--token", show_default="generated and printed when HOST is not loopback", help="The token every web request must carry (?token=, or an Authorization: Bearer header)."),
-    stream_fps: float = typer.Option(15.0, "--stream-fps", help="Most frames per second sent to each web viewer."),
-    stream_quality: int = typer.Option(70, "--stream-quality", help="JPEG quality of the web stream (10-100)."),
+    stream_fps: Optional[float] = typer.Option(None, "--stream-fps", show_default="15", help="With --serve: most frames per second sent to each web viewer."),
+    stream_quality: Optional[int] = typer.Option(None, "--stream-quality", show_default="70", help="With --serve: JPEG quality of the web stream (10-100)."),
     realtime: bool = typer.Option(False, "--realtime", help="Play a video file or image folder at its own pace (frames at their video time, images 1 s apart) instead of as fast as possible."),
 ) -> None:
     """Run the int8 model live on a camera, video or images: the light Raspberry Pi runtime (no TensorFlow)."""

@@ -354,6 +354,8 @@ def test_bad_serve_options_are_one_line_before_the_camera_is_opened(edge_int8_mo
         (["--serve", "8000", "--token", "short"], ("--token", "8 characters")),
         (["--token", "long-enough-token"], ("--token", "--serve")),
         (["--serve", "8000", "--stream-fps", "0"], ("--stream-fps",)),
+        (["--stream-fps", "5"], ("--stream-fps is for the web view", "--serve")),
+        (["--stream-quality", "50"], ("--stream-quality is for the web view", "--serve")),
     ):
         done = fer_edge("run", "--camera", 7, "--model", edge_int8_model, "--no-display", *args, check=False)
         assert_one_line_error(done, *fragments)
