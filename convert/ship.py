@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from fer_edge.contract import PREPROCESSING, PREPROCESSING_ID
+from fer_edge.dataset import default_data_dir
 from fer_edge.errors import FerEdgeError
 from fer_edge.files import check_no_clash, check_output_path
 from fer_edge.sidecar import sidecar_path, write_sidecar
@@ -89,13 +90,22 @@ def shipped_files(run_dir: Path, dest: Path, with_weights: bool = True) -> dict[
     return outputs
 
 
+def training_data(run_dir: Path) -> Path | None:
+    """The data folder the run's run.json names, where it is a folder: no shipped file goes in it."""
+    try:
+        data = json.loads((run_dir / RUN_RECORD).read_text()).get("config", {}).get("data")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(data) if isinstance(data, str) and Path(data).is_dir() else None
+
+
 def check_destination(run_dir: Path, dest: Path, with_weights: bool, overwrite: bool) -> dict[str, Path]:
     """Refuse, before any work, a ``dest`` that is not a .keras path, would replace a file (unless
     ``overwrite``) or an input of the run, or cannot be written; the files shipping will write."""
     if dest.suffix.lower() != ".keras":
         raise FerEdgeError(f"DEST {dest}: the shipped float model must end in .keras")
     outputs = shipped_files(run_dir, dest, with_weights)
-    check_no_clash(outputs, {"RUN": run_dir})
+    check_no_clash(outputs, {"RUN": run_dir, "the run's --data": training_data(run_dir), "the default data": default_data_dir()})
     stale = [dest] if not with_weights else []  # a metrics-only ship removes a model left there
     existing = [path for path in [*outputs.values(), *stale] if path.exists()]
     if existing and not overwrite:

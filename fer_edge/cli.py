@@ -388,6 +388,8 @@ def main() -> None:
     choose_backend_if_unset()  # a venv with JAX and no TensorFlow trains on JAX unasked
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into this code itself, saying nothing
+            typer.echo("interrupted", err=True)
         if isinstance(code, int) and code:
             sys.exit(code)
     except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:  # plain `fer-edge`: the help, as before

@@ -173,3 +173,19 @@ def test_clearing_a_killed_runs_temporaries_takes_only_its_own(tmp_path):
     assert remove_stale_temporaries(tmp_path, ".clip[1].", ".tmp.mp4") == [ours]
     assert other.exists() and running.exists()
 
+
+def test_train_refuses_an_out_that_is_a_file_or_holds_files_that_are_not_a_runs(tmp_path, fer2013_dir):
+    """A folder of the user's own files (here a model.keras and history.csv, names a run writes)
+    is not taken over by a new run; a file as --out, or under one, is one line, not a traceback."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    for name in ("model.keras", "history.csv"):
+        (theirs / name).write_text(f"the user's own {name}")
+    common = ["train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 20, "--epochs", 1]
+    assert_one_line_error(fer_edge(*common, "--out", theirs, check=False), "holds files that are not a run's")
+    assert sorted(p.read_text() for p in theirs.iterdir()) == ["the user's own history.csv", "the user's own model.keras"]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_one_line_error(fer_edge(*common, "--out", afile, check=False), "is a file")
+    assert_one_line_error(fer_edge(*common, "--out", afile / "run", check=False), f"{afile} is a file, not a folder")
+

@@ -96,3 +96,18 @@ def test_a_run_whose_metrics_are_damaged_is_one_line(run_copy: Path, tmp_path: P
     done = fer_edge("ship", run_copy, tmp_path / "tiny.keras", check=False)
     assert_one_line_error(done, "metrics.json: unreadable")
     assert not (tmp_path / "tiny.keras").exists()
+
+
+def test_nothing_is_shipped_into_the_data_the_run_trained_on(tmp_path):
+    """DEST inside the run's --data folder is refused before any file is written."""
+    from fer_edge.convert.ship import check_destination
+    from fer_edge.errors import FerEdgeError
+
+    data, run = tmp_path / "fer2013", tmp_path / "run"
+    data.mkdir()
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"config": {"data": str(data)}}))
+    with pytest.raises(FerEdgeError, match="is inside the run's --data"):
+        check_destination(run, data / "x.keras", with_weights=True, overwrite=False)
+    assert list(data.iterdir()) == []
+

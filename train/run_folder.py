@@ -185,9 +185,18 @@ class RunFolder:
     # --- opening a run ----------------------------------------------------------------------
 
     def check_free(self) -> None:
-        """Refuse a folder that already holds a run: a new run must not write over it."""
+        """Refuse a folder that already holds a run, or files that are not a run's: a new run must
+        not write over them. A run that never finished its first epoch (only its run.json and
+        logs) may be started again in its folder."""
+        if self.path.exists() and not self.path.is_dir():
+            raise FerEdgeError(f"--out {self.path}: is a file; give a folder for the run")
+        blocking = next((parent for parent in self.path.parents if parent.exists() and not parent.is_dir()), None)
+        if blocking is not None:
+            raise FerEdgeError(f"--out {self.path}: {blocking} is a file, not a folder")
         if self.holds_run():
             raise FerEdgeError(f"{self.path}: already holds a run; add --resume to continue it, or choose another --out")
+        if self.path.is_dir() and not self.run_record.is_file() and any(self.path.iterdir()):
+            raise FerEdgeError(f"--out {self.path}: holds files that are not a run's; choose a new or empty folder")
 
     def resume(self, data_moved_to: str | None = None) -> tuple[TrainConfig, dict]:
         """Reopen a stopped run: its saved config (the saved run.json is authoritative, except for
