@@ -62,5 +62,6 @@ def make_interpreter(model_path: str | os.PathLike[str], num_threads: int | None
             interpreter = cls(model_path=str(model_path), num_threads=num_threads)
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line(exc)})") from None
+        hint = "; convert it first: fer-edge convert MODEL.keras --int8" if str(model_path).lower().endswith((".keras", ".h5")) else ""
+        raise FerEdgeError(f"{model_path}: not a valid TFLite model ({first_line(exc)}){hint}") from None
     return interpreter, backend

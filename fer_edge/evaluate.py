@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.contract import CLASS_NAMES, Dataset, to_model_input
-from fer_edge.dataset import load_split
+from fer_edge.dataset import SPLITS, load_split
 from fer_edge.errors import FerEdgeError, first_line
 from fer_edge.files import write_atomically
 from fer_edge.metrics import EvalReport, report_from_predictions
@@ -92,6 +92,8 @@ def training_config(model_path: str | os.PathLike[str]) -> dict:
 
 def load_eval_split(model_path: str | os.PathLike[str], data: str | os.PathLike[str], split: str) -> Dataset:
     """A split to evaluate on; ``val`` is rebuilt from train/ exactly as the model's training run carved it."""
+    if split not in (*SPLITS, "val"):
+        raise FerEdgeError(f"--split {split!r} is not one of {', '.join((*SPLITS, 'val'))}")
     if split != "val":
         return load_split(data, split)
     from fer_edge.train.config import split_indices

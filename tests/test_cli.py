@@ -77,7 +77,7 @@ def test_unknown_architecture_is_one_line(fer2013_dir: Path, tmp_path: Path) -> 
     "option, fragment",
     [(["--augment", "strongest"], "is not one of none, standard, strong"), (["--batch-size", "0"], "at least 1"),
      (["--epochs", "0"], "at least 1"), (["--val-fraction", "1.5"], "between 0 and 1"), (["--limit-per-class", "0"], "at least 1"),
-     (["--warmup-epochs", "9", "--epochs", "5"], "fewer than --epochs"), (["--optimizer", "lion"], "sgd, adam, adamw"),
+     (["--warmup-epochs", "9", "--epochs", "5"], "fewer than --epochs (5)"), (["--optimizer", "lion"], "sgd, adam, adamw"),
      (["--precision", "fp8"], "auto, float32, mixed_bfloat16"), (["--mixup", "-0.2"], "0 (off) or more"),
      (["--distill-views", "crops"], "is not one of faces, augmented"),
      (["--average-from", "9", "--epochs", "5"], "an epoch from 1 to --epochs"), (["--strategy", "ring"], "auto, default, mirrored, one-device")],
@@ -86,6 +86,18 @@ def test_training_settings_that_cannot_train_are_refused_first(option: list[str]
     result = fer_edge("train", "--arch", "tiny", "--data", tmp_path / "no-data-needed", "--out", tmp_path / "run", *option, check=False)
     assert_one_line_error(result, option[0], fragment)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_validation_share_too_small_to_hold_an_image_is_one_line_and_no_run(fer2013_dir: Path, tmp_path: Path) -> None:
+    result = fer_edge("train", "--arch", "tiny", "--data", fer2013_dir, "--limit-per-class", 50, "--val-fraction", 0.001, "--out", tmp_path / "run", check=False)
+    assert_one_line_error(result, "--val-fraction 0.001: holds out no image of the 350 used")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_recipes_warm_up_is_named_when_epochs_are_too_few(tmp_path: Path) -> None:
+    """The edge recipe warms up for 3 epochs: a user who asked only for --epochs 2 is told what to change."""
+    result = fer_edge("train", "--arch", "edge", "--data", tmp_path / "no-data-needed", "--out", tmp_path / "run", "--epochs", 2, check=False)
+    assert_one_line_error(result, "--warmup-epochs 3: must be 0 or more, and fewer than --epochs (2): raise --epochs or set --warmup-epochs 0")
 
 
 def test_resume_keeps_the_runs_settings_and_its_cosine_schedules_length(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ NOISE = re.compile(r"absl::InitializeLog|^[IWE]\d{4} |oneDNN|cuInit|CUDA|XNNPACK
         (["bogus"], ["no such command 'bogus'", "see fer-edge --help"]),
         (["ship", "only-one-argument"], ["missing argument 'DEST'", "see fer-edge ship --help"]),
         (["eval", "model.tflite", "--predictions", "-"], ["--predictions -: give a file name"]),
+        (["eval", "model.tflite", "--split", "bogus"], ["--split 'bogus' is not one of train, test, private, val"]),
     ],
 )
 def test_usage_errors_are_one_error_line_and_exit_2(args: list[str], fragments: list[str]) -> None:

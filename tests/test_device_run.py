@@ -361,6 +361,10 @@ def test_model_that_is_not_a_tflite_file(placed_video, tmp_path):
     fake.write_text("not a model\n")
     done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(fake), "--no-display", check=False)
     assert_one_line_error(done, "not a valid TFLite model")
+    keras_model = tmp_path / "model.keras"
+    keras_model.write_text("a Keras model, not yet converted\n")
+    done = fer_edge("run", "--camera", str(placed_video.path), "--model", str(keras_model), "--no-display", check=False)
+    assert_one_line_error(done, "model.keras: not a valid TFLite model", "convert it first: fer-edge convert MODEL.keras --int8")
 
 
 def test_model_without_its_sidecar(placed_video, edge_int8_model, tmp_path):

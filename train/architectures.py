@@ -56,7 +56,7 @@ class Recipe:
             ("epochs", self.epochs, self.epochs >= 1, "at least 1"),
             ("batch-size", self.batch_size, self.batch_size >= 1, "at least 1"),
             ("lr", self.learning_rate, self.learning_rate > 0, "above 0"),
-            ("warmup-epochs", self.warmup_epochs, 0 <= self.warmup_epochs < max(self.epochs, 1), "0 or more, and fewer than --epochs"),
+            ("warmup-epochs", self.warmup_epochs, 0 <= self.warmup_epochs < max(self.epochs, 1), f"0 or more, and fewer than --epochs ({self.epochs}): raise --epochs or set --warmup-epochs 0"),
             ("weight-decay", self.weight_decay, self.weight_decay >= 0, "0 or more"),
             ("label-smoothing", self.label_smoothing, 0 <= self.label_smoothing < 1, "from 0 up to (not including) 1"),
             ("patience", self.patience, self.patience >= 0, "0 (off) or more"),

@@ -124,6 +124,8 @@ def train(
     full = load_split(config.data, "train")
     test = load_test_split(config.data)
     train_idx, val_idx = config.split_indices(full.labels)
+    if not len(val_idx):
+        raise FerEdgeError(f"--val-fraction {config.val_fraction:g}: holds out no image of the {len(train_idx)} used; raise it (0.1 holds out a tenth)")
     steps_per_epoch = len(train_idx) // recipe.batch_size
     if steps_per_epoch == 0:
         raise FerEdgeError(f"--batch-size {recipe.batch_size} is larger than the {len(train_idx)} training images")
