@@ -132,12 +132,13 @@ def filling(frames: int, seed: int, threads: int) -> str:
     }
     rows = [f"{'detector':<20}" + "".join(f"{name:>14}" for name in sets)]
     for name, detector in detectors.items():
-        cells = ""
-        for shown in sets.values():
-            found = [m is not None for frame, boxes in shown for m in match_faces(boxes, detector.detect(to_gray(frame)))[0]]
-            cells += f"{np.mean(found):>14.0%}"
-        rows.append(f"{name:<20}{cells}")
+        rows.append(f"{name:<20}" + "".join(f"{found_share(detector, shown):>14.0%}" for shown in sets.values()))
     return "\n".join(rows)
+
+
+def found_share(detector: FaceDetector, shown: list[tuple[np.ndarray, list[list[int]]]]) -> float:
+    """The share of the faces in ``shown`` (frames and their true boxes) that ``detector`` finds."""
+    return float(np.mean([m is not None for frame, boxes in shown for m in match_faces(boxes, detector.detect(to_gray(frame)))[0]]))
 
 
 def default_with(threads: int, **changes: float | int) -> LookCloser:
@@ -166,9 +167,8 @@ def whole_frame_score(frames: int, seed: int, threads: int) -> str:
     for score in (chosen - 0.05, chosen, chosen + 0.05):
         detector = default_with(threads, frame_score=score)
         false = sum(len(detector.detect(frame)) for frame in empty)
-        found = [np.mean([m is not None for frame, boxes in shown for m in match_faces(boxes, detector.detect(to_gray(frame)))[0]]) for shown in sets.values()]
         name = f"{score:g}" + (" (default)" if score == chosen else "")
-        rows.append(f"{name:<18}{100 * false / len(empty):>16.1f}" + "".join(f"{share:>16.0%}" for share in found))
+        rows.append(f"{name:<18}{100 * false / len(empty):>16.1f}" + "".join(f"{found_share(detector, shown):>16.0%}" for shown in sets.values()))
     return "\n".join(rows)
 
 

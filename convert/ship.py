@@ -90,22 +90,21 @@ def shipped_files(run_dir: Path, dest: Path, with_weights: bool = True) -> dict[
     return outputs
 
 
-def training_data(run_dir: Path) -> Path | None:
-    """The data folder the run's run.json names, where it is a folder: no shipped file goes in it."""
-    try:
-        data = json.loads((run_dir / RUN_RECORD).read_text()).get("config", {}).get("data")
-    except (OSError, ValueError, AttributeError):
-        return None
+def training_data(run: dict) -> Path | None:
+    """The data folder a run record names, where it is a folder: no shipped file goes in it."""
+    config = run.get("config")
+    data = config.get("data") if isinstance(config, dict) else None
     return Path(data) if isinstance(data, str) and Path(data).is_dir() else None
 
 
-def check_destination(run_dir: Path, dest: Path, with_weights: bool, overwrite: bool) -> dict[str, Path]:
+def check_destination(run_dir: Path, run: dict, dest: Path, with_weights: bool, overwrite: bool) -> dict[str, Path]:
     """Refuse, before any work, a ``dest`` that is not a .keras path, would replace a file (unless
-    ``overwrite``) or an input of the run, or cannot be written; the files shipping will write."""
+    ``overwrite``), an input of the run ``run_dir`` (whose record is ``run``) or lands in its data,
+    or cannot be written; the files shipping will write."""
     if dest.suffix.lower() != ".keras":
         raise FerEdgeError(f"DEST {dest}: the shipped float model must end in .keras")
     outputs = shipped_files(run_dir, dest, with_weights)
-    check_no_clash(outputs, {"RUN": run_dir, "the run's --data": training_data(run_dir), "the default data": default_data_dir()})
+    check_no_clash(outputs, {"RUN": run_dir, "the run's --data": training_data(run), "the default data": default_data_dir()})
     stale = [dest] if not with_weights else []  # a metrics-only ship removes a model left there
     existing = [path for path in [*outputs.values(), *stale] if path.exists()]
     if existing and not overwrite:
@@ -142,7 +141,7 @@ def ship_keras(
 
     run_dir, dest = Path(run_dir).expanduser(), Path(dest).expanduser()
     run, metrics = read_run(run_dir)
-    outputs = check_destination(run_dir, dest, with_weights, overwrite)
+    outputs = check_destination(run_dir, run, dest, with_weights, overwrite)
     model = load_keras_model(run_dir / MODEL)
     check_model_shape(model, run_dir / MODEL)
     model_input, model_output = keras_tensors(model)

@@ -340,11 +340,9 @@ def run(
         source.close()
     summary.finish(stopped)
     log(summary.table())
-    if failure is not None:
-        if source.unread_error() is not None:
-            log(f"note: {source.unread_error()}")
-        raise failure
-    unread = source.unread_error()
-    if unread is not None:  # the images that could be read are processed and their outputs whole
-        raise unread
+    unread = source.unread_error()  # images skipped; those that could be read are processed, their outputs whole
+    if failure is not None and unread is not None:
+        log(f"note: {unread}")
+    if failure is not None or unread is not None:
+        raise failure or unread
     return summary

@@ -114,10 +114,11 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
     the device itself.
     """
     path = Path(path)
+    payload = data if isinstance(data, bytes) else data.encode("utf-8")
     if path.exists() and not path.is_file():
         try:
-            with open(path, "wb" if isinstance(data, bytes) else "w", encoding=None if isinstance(data, bytes) else "utf-8") as handle:
-                handle.write(data)
+            with open(path, "wb") as handle:
+                handle.write(payload)
         except OSError as exc:
             raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return path
@@ -127,10 +128,7 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
         raise FerEdgeError(f"{path}: cannot write (a link that points back to itself)") from None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding="utf-8")
+        tmp.write_bytes(payload)
         os.replace(tmp, target)
     except OSError as exc:
         raise FerEdgeError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -106,8 +106,7 @@ def test_nothing_is_shipped_into_the_data_the_run_trained_on(tmp_path):
     data, run = tmp_path / "fer2013", tmp_path / "run"
     data.mkdir()
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"config": {"data": str(data)}}))
     with pytest.raises(FerEdgeError, match="is inside the run's --data"):
-        check_destination(run, data / "x.keras", with_weights=True, overwrite=False)
+        check_destination(run, {"config": {"data": str(data)}}, data / "x.keras", with_weights=True, overwrite=False)
     assert list(data.iterdir()) == []
 
